@@ -1,0 +1,5 @@
+#[spectrace_macros::covers()]
+#[test]
+fn nothing_covered() {}
+
+fn main() {}

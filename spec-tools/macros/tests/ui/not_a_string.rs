@@ -1,0 +1,5 @@
+#[spectrace_macros::covers(ORCH_2002)]
+#[test]
+fn bare_path() {}
+
+fn main() {}
