@@ -1,0 +1,83 @@
+//! `cargo xtask ci`: the gates a change must pass, in the order CI runs them.
+//!
+//! `test` builds `target/debug/spectrace` as a side effect (the spectrace package has
+//! integration tests), which is the binary `generated` then runs in check mode, so the
+//! generators never trigger a build of their own.
+
+use std::process::ExitCode;
+
+use crate::gates::{self, Gate};
+use crate::generators::{Mode, generators};
+use crate::workspace::Workspace;
+
+/// The CI gates, in order.
+pub fn gates(workspace: &Workspace) -> Vec<Gate> {
+    vec![
+        Gate::single("fmt", workspace.cargo(["fmt", "--all", "--", "--check"])),
+        Gate::single(
+            "clippy",
+            workspace.cargo([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ),
+        Gate::single("test", workspace.cargo(["test", "--workspace"])),
+        Gate {
+            name: "generated".to_owned(),
+            commands: generators()
+                .iter()
+                .map(|g| g.command(workspace, Mode::Check))
+                .collect(),
+        },
+        Gate {
+            name: "git-diff".to_owned(),
+            commands: vec![
+                workspace.command("git", ["--no-pager", "diff", "--stat"]),
+                workspace.command("git", ["--no-pager", "diff", "--exit-code"]),
+            ],
+        },
+    ]
+}
+
+/// `cargo xtask ci --list`.
+pub fn list(workspace: &Workspace) {
+    gates::list(&gates(workspace), workspace);
+}
+
+/// `cargo xtask ci`: exit 0 when every gate passed, 1 at the first failure.
+pub fn run(workspace: &Workspace) -> ExitCode {
+    if gates::run("ci", gates(workspace), workspace) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_run_in_the_documented_order() {
+        let workspace = Workspace::locate();
+        let names: Vec<String> = gates(&workspace).into_iter().map(|g| g.name).collect();
+        assert_eq!(names, ["fmt", "clippy", "test", "generated", "git-diff"]);
+    }
+
+    #[test]
+    fn generated_runs_every_generator_in_check_mode() {
+        let workspace = Workspace::locate();
+        let all = gates(&workspace);
+        let generated = all.iter().find(|g| g.name == "generated");
+        let commands = generated.map(|g| g.commands.as_slice()).unwrap_or_default();
+        assert_eq!(commands.len(), generators().len());
+        for command in commands {
+            assert_eq!(command.get_args().last(), Some("--check".as_ref()));
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The command line: the few arguments `cargo xtask` takes, parsed by hand into a [`Command`].
+//!
+//! Parsing is pure (no I/O) so that it can be unit tested; printing usage and choosing exit
+//! codes is left to `main`.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Printed for `cargo xtask`, `cargo xtask help`, `--help`, and (on stderr) for an unknown
+/// command.
+pub const USAGE: &str = "\
+Usage: cargo xtask <command> [options]
+
+Commands:
+  ci [--list]      Run the CI gates in order (fmt, clippy, test, generated, git-diff),
+                   stopping at the first failure; --list prints them without running.
+  regen            Rebuild, then run every generator for real (rewrites generated files).
+  bench <name>     Run a benchmark; `cargo xtask bench` lists them.
+  help             Print this text.
+";
+
+/// Timed runs per tool when `--runs` is not given.
+pub const DEFAULT_RUNS: usize = 7;
+/// Fewest timed runs per tool that make a median worth reporting.
+pub const MIN_RUNS: usize = 5;
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Print the usage text.
+    Help,
+    /// Run (or with `list`, only print) the CI gates.
+    Ci {
+        /// Print the gates and their commands instead of running them.
+        list: bool,
+    },
+    /// Run every generator for real.
+    Regen,
+    /// A benchmark, or the list of them.
+    Bench(BenchCommand),
+}
+
+/// `cargo xtask bench …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BenchCommand {
+    /// Print the benchmarks.
+    List,
+    /// Benchmark `spectrace extract`.
+    Extract(ExtractOptions),
+}
+
+/// Options of `cargo xtask bench extract`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Timed runs per tool (at least [`MIN_RUNS`]).
+    pub runs: usize,
+    /// Generate the corpus here and keep it, instead of in a temporary directory.
+    pub keep: Option<PathBuf>,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        Self {
+            runs: DEFAULT_RUNS,
+            keep: None,
+        }
+    }
+}
+
+/// A command line that cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The first argument names no command.
+    UnknownCommand(String),
+    /// `bench <name>` names no benchmark.
+    UnknownBenchmark(String),
+    /// A bad or missing option of a known command.
+    BadArgument(String),
+    /// A bad or missing option of a benchmark.
+    BadBenchArgument(String),
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownCommand(name) => write!(f, "unknown command `{name}`"),
+            Self::UnknownBenchmark(name) => write!(f, "unknown benchmark `{name}`"),
+            Self::BadArgument(message) | Self::BadBenchArgument(message) => f.write_str(message),
+        }
+    }
+}
+
+/// Parses the arguments after `cargo xtask`.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseError> {
+    let mut args = args.into_iter();
+    let Some(first) = args.next() else {
+        return Ok(Command::Help);
+    };
+    match lossy(&first).as_str() {
+        "help" | "--help" | "-h" => Ok(Command::Help),
+        "ci" => parse_ci(args),
+        "regen" => match args.next() {
+            None => Ok(Command::Regen),
+            Some(arg) if is_help(&arg) => Ok(Command::Help),
+            Some(arg) => Err(unexpected("regen", &arg)),
+        },
+        "bench" => parse_bench(args).map(Command::Bench),
+        other => Err(ParseError::UnknownCommand(other.to_owned())),
+    }
+}
+
+fn parse_ci(args: impl Iterator<Item = OsString>) -> Result<Command, ParseError> {
+    let mut list = false;
+    for arg in args {
+        match lossy(&arg).as_str() {
+            "--list" => list = true,
+            "-h" | "--help" => return Ok(Command::Help),
+            _ => return Err(unexpected("ci", &arg)),
+        }
+    }
+    Ok(Command::Ci { list })
+}
+
+fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand, ParseError> {
+    let Some(name) = args.next() else {
+        return Ok(BenchCommand::List);
+    };
+    match lossy(&name).as_str() {
+        "list" | "help" | "-h" | "--help" => Ok(BenchCommand::List),
+        "extract" => parse_extract(args).map(BenchCommand::Extract),
+        other => Err(ParseError::UnknownBenchmark(other.to_owned())),
+    }
+}
+
+fn parse_extract(mut args: impl Iterator<Item = OsString>) -> Result<ExtractOptions, ParseError> {
+    let mut options = ExtractOptions::default();
+    while let Some(arg) = args.next() {
+        let text = lossy(&arg);
+        // `--flag value` and `--flag=value` are both accepted.
+        let (flag, inline) = match text.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
+            _ => (text.clone(), None),
+        };
+        let mut value = |what: &str| -> Result<OsString, ParseError> {
+            match inline {
+                Some(value) => Ok(OsString::from(value)),
+                None => args.next().ok_or_else(|| {
+                    ParseError::BadBenchArgument(format!("`{flag}` needs a value ({what})"))
+                }),
+            }
+        };
+        match flag.as_str() {
+            "--runs" => {
+                let raw = value("a number of runs")?;
+                options.runs = parse_runs(&lossy(&raw))?;
+            }
+            "--keep" => {
+                let dir = value("a directory")?;
+                if dir.is_empty() {
+                    return Err(ParseError::BadBenchArgument(
+                        "`--keep` needs a directory".into(),
+                    ));
+                }
+                options.keep = Some(PathBuf::from(dir));
+            }
+            _ => {
+                return Err(ParseError::BadBenchArgument(format!(
+                    "unexpected argument `{text}` for `bench extract`"
+                )));
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn parse_runs(raw: &str) -> Result<usize, ParseError> {
+    let runs: usize = raw.parse().map_err(|_| {
+        ParseError::BadBenchArgument(format!("`--runs` needs a whole number, not `{raw}`"))
+    })?;
+    if runs < MIN_RUNS {
+        return Err(ParseError::BadBenchArgument(format!(
+            "`--runs` must be at least {MIN_RUNS} (a median of fewer runs is noise), got {runs}"
+        )));
+    }
+    Ok(runs)
+}
+
+fn is_help(arg: &OsString) -> bool {
+    matches!(lossy(arg).as_str(), "-h" | "--help")
+}
+
+fn unexpected(command: &str, arg: &OsString) -> ParseError {
+    ParseError::BadArgument(format!(
+        "unexpected argument `{}` for `{command}`",
+        lossy(arg)
+    ))
+}
+
+fn lossy(arg: &OsString) -> String {
+    arg.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(args: &[&str]) -> Result<Command, ParseError> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn no_arguments_and_help_print_usage() {
+        for args in [&[][..], &["help"], &["--help"], &["-h"], &["ci", "--help"]] {
+            assert_eq!(parse_str(args), Ok(Command::Help), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_command_is_an_error() {
+        assert_eq!(
+            parse_str(&["deploy"]),
+            Err(ParseError::UnknownCommand("deploy".into()))
+        );
+    }
+
+    #[test]
+    fn ci_and_regen() {
+        assert_eq!(parse_str(&["ci"]), Ok(Command::Ci { list: false }));
+        assert_eq!(parse_str(&["ci", "--list"]), Ok(Command::Ci { list: true }));
+        assert!(matches!(
+            parse_str(&["ci", "--fast"]),
+            Err(ParseError::BadArgument(_))
+        ));
+        assert_eq!(parse_str(&["regen"]), Ok(Command::Regen));
+        assert!(matches!(
+            parse_str(&["regen", "x"]),
+            Err(ParseError::BadArgument(_))
+        ));
+    }
+
+    #[test]
+    fn bench_without_or_with_unknown_name() {
+        assert_eq!(
+            parse_str(&["bench"]),
+            Ok(Command::Bench(BenchCommand::List))
+        );
+        assert_eq!(
+            parse_str(&["bench", "render"]),
+            Err(ParseError::UnknownBenchmark("render".into()))
+        );
+    }
+
+    #[test]
+    fn bench_extract_defaults_and_options() {
+        assert_eq!(
+            parse_str(&["bench", "extract"]),
+            Ok(Command::Bench(BenchCommand::Extract(
+                ExtractOptions::default()
+            )))
+        );
+        let expected = ExtractOptions {
+            runs: 9,
+            keep: Some(PathBuf::from("/tmp/corpus")),
+        };
+        for args in [
+            &["bench", "extract", "--runs", "9", "--keep", "/tmp/corpus"][..],
+            &["bench", "extract", "--keep=/tmp/corpus", "--runs=9"],
+        ] {
+            assert_eq!(
+                parse_str(args),
+                Ok(Command::Bench(BenchCommand::Extract(expected.clone()))),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bench_extract_rejects_bad_runs_and_missing_values() {
+        for args in [
+            &["bench", "extract", "--runs", "4"][..],
+            &["bench", "extract", "--runs", "many"],
+            &["bench", "extract", "--runs"],
+            &["bench", "extract", "--keep"],
+            &["bench", "extract", "--keep="],
+            &["bench", "extract", "--verbose"],
+        ] {
+            assert!(
+                matches!(parse_str(args), Err(ParseError::BadBenchArgument(_))),
+                "{args:?}"
+            );
+        }
+        assert_eq!(parse_runs("5"), Ok(MIN_RUNS));
+    }
+}

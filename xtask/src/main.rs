@@ -1,0 +1,68 @@
+//! `cargo xtask`: repository automation for spectrace, in plain Rust so that it runs the same
+//! on every machine that has cargo.
+//!
+//! - `cargo xtask ci` runs the CI gates in order and stops at the first failure.
+//! - `cargo xtask regen` rewrites every generated file.
+//! - `cargo xtask bench extract` benchmarks `spectrace extract` against ripgrep.
+//!
+//! This file only dispatches; each command lives in its own module.
+
+// A command line tool whose job is printing.
+#![allow(clippy::print_stdout)]
+
+mod bench;
+mod ci;
+mod cli;
+mod gates;
+mod generators;
+mod process;
+mod regen;
+mod rss;
+mod term;
+mod workspace;
+
+use std::process::ExitCode;
+
+use cli::{BenchCommand, Command, ParseError};
+use workspace::Workspace;
+
+/// Exit code for a command line the tool does not understand.
+const USAGE_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(error) => return usage_error(&error),
+    };
+    let workspace = Workspace::locate();
+    match command {
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Ci { list: true } => {
+            ci::list(&workspace);
+            ExitCode::SUCCESS
+        }
+        Command::Ci { list: false } => ci::run(&workspace),
+        Command::Regen => regen::run(&workspace),
+        Command::Bench(BenchCommand::List) => {
+            print!("{}", bench::list());
+            ExitCode::SUCCESS
+        }
+        Command::Bench(BenchCommand::Extract(options)) => bench::extract::run(&workspace, &options),
+    }
+}
+
+/// Reports a command line error with the usage text that fits it.
+fn usage_error(error: &ParseError) -> ExitCode {
+    eprintln!("xtask: {error}");
+    eprintln!();
+    match error {
+        ParseError::UnknownBenchmark(_) | ParseError::BadBenchArgument(_) => {
+            eprint!("{}", bench::list());
+        }
+        ParseError::UnknownCommand(_) | ParseError::BadArgument(_) => eprint!("{}", cli::USAGE),
+    }
+    ExitCode::from(USAGE_ERROR)
+}
