@@ -395,7 +395,7 @@ impl<'a> Walker<'a> {
                     } = pending;
                     merged.absorb(&frame);
                     let title = heading_title(&section, &id);
-                    self.push_requirement(&id, &merged, title, section, anchor);
+                    self.push_requirement(&id, &merged, Some(title), section, anchor);
                     return;
                 }
                 self.pending = Some(pending);
@@ -412,9 +412,8 @@ impl<'a> Walker<'a> {
                 }
             }
             [id] => {
-                let title = block_title(&frame, id);
                 let (section, anchor) = (self.section.clone(), self.anchor.clone());
-                self.push_requirement(id, &frame, title, section, anchor);
+                self.push_requirement(id, &frame, None, section, anchor);
             }
             many => self.too_many_ids(frame.line, many),
         }
@@ -448,7 +447,7 @@ impl<'a> Walker<'a> {
             self.push_requirement(
                 &pending.id,
                 &pending.frame,
-                title,
+                Some(title),
                 pending.section,
                 pending.anchor,
             );
@@ -459,11 +458,12 @@ impl<'a> Walker<'a> {
         &mut self,
         id: &str,
         frame: &Frame,
-        title: String,
+        heading_title: Option<String>,
         section: String,
         anchor: String,
     ) {
         let text = strip_token(&frame.plain, id);
+        let title = heading_title.unwrap_or_else(|| block_title(frame, id, &text));
         let prose = strip_token(&frame.prose, id);
         let (level, keyword) = match strongest_keyword(&prose) {
             Some((level, keyword)) => (level, Some(keyword.to_owned())),
@@ -535,18 +535,25 @@ impl<'a> Walker<'a> {
 /// `text` without the `[id]` token and the space that separated it from its neighbours,
 /// whitespace collapsed.
 fn strip_token(text: &str, id: &str) -> String {
-    let token = format!("[{id}]");
-    let Some(at) = text.find(&token) else {
+    let token_at = text
+        .match_indices(id)
+        .find(|&(at, _)| {
+            at > 0
+                && text.as_bytes()[at - 1] == b'['
+                && text.as_bytes().get(at + id.len()) == Some(&b']')
+        })
+        .map(|(at, _)| at - 1);
+    let Some(at) = token_at else {
         return collapse_whitespace(text);
     };
-    let before = text[..at].trim_end();
-    let after = text[at + token.len()..].trim_start();
-    let joined = match (before.is_empty(), after.chars().next()) {
-        (true, _) | (_, None) => format!("{before}{after}"),
-        (false, Some(c)) if ".,;:!?)".contains(c) => format!("{before}{after}"),
-        (false, Some(_)) => format!("{before} {after}"),
-    };
-    collapse_whitespace(&joined)
+    let mut out = collapse_whitespace(&text[..at]);
+    let after = collapse_whitespace(&text[at + id.len() + 2..]);
+    let glue = !out.is_empty() && after.chars().next().is_some_and(|c| !".,;:!?)".contains(c));
+    if glue {
+        out.push(' ');
+    }
+    out.push_str(&after);
+    out
 }
 
 /// The title of a heading-form requirement: the heading without its ID token.
@@ -554,16 +561,16 @@ fn heading_title(heading: &str, id: &str) -> String {
     clean_title(&strip_token(heading, id))
 }
 
-/// The title of a paragraph or list item: its leading bold phrase, else its first sentence.
-fn block_title(frame: &Frame, id: &str) -> String {
+/// The title of a paragraph or list item: its leading bold phrase, else the first sentence of
+/// its `text`.
+fn block_title(frame: &Frame, id: &str, text: &str) -> String {
     if let Some(lead) = &frame.strong_lead {
         let lead = clean_title(&strip_token(lead, id));
         if !lead.is_empty() {
             return lead;
         }
     }
-    let text = strip_token(&frame.plain, id);
-    clean_title(first_sentence(&text))
+    clean_title(first_sentence(text))
 }
 
 fn first_sentence(text: &str) -> &str {

@@ -6,13 +6,26 @@ use sha2::{Digest, Sha256};
 /// formatting stripped and whitespace collapsed (see [`collapse_whitespace`]). It changes when,
 /// and only when, the wording changes.
 pub fn fingerprint(plain_text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(plain_text.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(16);
+    for byte in &digest[..8] {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 /// `text` with every run of whitespace replaced by one space and no leading or trailing space.
 pub fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 #[cfg(test)]

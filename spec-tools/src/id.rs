@@ -35,7 +35,8 @@ impl IdPattern {
             source: pattern.to_owned(),
             whole,
             definition: compile(format!(r"\[((?:{pattern}))\]"))?,
-            reference: compile(format!(r"\b(?:{pattern})\b"))?,
+            // ASCII word boundaries: fast on non-ASCII text, and IDs are ASCII.
+            reference: compile(format!(r"(?-u:\b)(?:{pattern})(?-u:\b)"))?,
         })
     }
 

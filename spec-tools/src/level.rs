@@ -46,11 +46,13 @@ impl fmt::Display for Level {
 }
 
 /// Upper-case RFC 2119 keywords as whole words; two-word forms first so that they win over
-/// their one-word prefixes at the same position.
+/// their one-word prefixes at the same position. Word boundaries are ASCII ones: the keywords
+/// are ASCII, and Unicode boundaries would push the regex engine off its fast path on any
+/// non-ASCII text.
 static KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used, reason = "a literal pattern, exercised by every test")]
     Regex::new(
-        r"\b(?:MUST NOT|SHALL NOT|SHOULD NOT|NOT RECOMMENDED|MUST|SHALL|REQUIRED|SHOULD|RECOMMENDED|MAY|OPTIONAL)\b",
+        r"(?-u:\b)(?:MUST NOT|SHALL NOT|SHOULD NOT|NOT RECOMMENDED|MUST|SHALL|REQUIRED|SHOULD|RECOMMENDED|MAY|OPTIONAL)(?-u:\b)",
     )
     .expect("valid keyword regex")
 });

@@ -1,5 +1,9 @@
 //! Serializing the requirement set: YAML (the committed `requirements/index.yaml`) or JSON.
 //! Both are deterministic: same set, same bytes, with a trailing newline.
+//!
+//! YAML strings are written on one line (quoted when needed), never as folded blocks: a
+//! reworded requirement then shows in a review as a one-line change instead of a re-wrapped
+//! paragraph.
 
 use serde::Serialize;
 
@@ -15,7 +19,11 @@ pub enum Format {
 /// Serializes `value` in `format`.
 pub fn to_text<T: Serialize>(value: &T, format: Format) -> Result<String, String> {
     let mut text = match format {
-        Format::Yaml => serde_saphyr::to_string(value).map_err(|e| e.to_string())?,
+        Format::Yaml => {
+            let mut options = serde_saphyr::SerializerOptions::default();
+            options.prefer_block_scalars = false;
+            serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())?
+        }
         Format::Json => serde_json::to_string_pretty(value).map_err(|e| e.to_string())?,
     };
     if !text.ends_with('\n') {

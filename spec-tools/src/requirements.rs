@@ -4,11 +4,11 @@
 //! checks the set as a whole: one definition per ID across all specs, references to IDs that
 //! exist. The result is sorted and free of anything that varies between runs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Severity};
-use crate::extract::parse_spec;
+use crate::extract::{ParsedSpec, parse_spec};
 use crate::id::{IdPattern, natural_cmp};
 use crate::model::{RequirementIndex, SCHEMA_VERSION, SpecSummary};
 
@@ -41,26 +41,14 @@ pub fn extract(options: &ExtractOptions) -> Result<Extraction, Vec<Diagnostic>> 
     let mut specs = Vec::new();
     let mut requirements = Vec::new();
     let mut mentions = Vec::new();
-    for (relative, path) in &files {
-        let source = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(e) => {
-                    let line = line_of_offset(e.as_bytes(), e.utf8_error().valid_up_to());
-                    diagnostics.push(Diagnostic::error(relative, Some(line), "not valid UTF-8"));
-                    continue;
-                }
-            },
-            Err(e) => {
-                diagnostics.push(Diagnostic::error(
-                    relative,
-                    None,
-                    format!("cannot read: {e}"),
-                ));
+    for ((relative, _), parsed) in files.iter().zip(parse_all(&files, &options.ids)) {
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(diagnostic) => {
+                diagnostics.push(diagnostic);
                 continue;
             }
         };
-        let parsed = parse_spec(relative, &source, &options.ids);
         specs.push(SpecSummary {
             path: relative.clone(),
             title: parsed.title.unwrap_or_else(|| file_name(relative)),
@@ -76,30 +64,29 @@ pub fn extract(options: &ExtractOptions) -> Result<Extraction, Vec<Diagnostic>> 
         diagnostics.extend(parsed.diagnostics);
     }
 
-    let mut by_id: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut by_id: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
     for r in &requirements {
-        by_id
-            .entry(&r.id)
-            .or_default()
-            .push(format!("{}:{}", r.spec, r.line));
+        by_id.entry(&r.id).or_default().push((&r.spec, r.line));
     }
-    for r in &requirements {
-        let locations = &by_id[r.id.as_str()];
-        if locations.len() > 1 && locations[0] == format!("{}:{}", r.spec, r.line) {
+    for (id, locations) in &by_id {
+        if let [(first_spec, first_line), _, ..] = locations.as_slice() {
+            let all: Vec<String> = locations
+                .iter()
+                .map(|(spec, line)| format!("{spec}:{line}"))
+                .collect();
             diagnostics.push(Diagnostic::error(
-                &r.spec,
-                Some(r.line),
+                *first_spec,
+                Some(*first_line),
                 format!(
-                    "{} is defined {} times: {}",
-                    r.id,
+                    "{id} is defined {} times: {}",
                     locations.len(),
-                    locations.join(", ")
+                    all.join(", ")
                 ),
             ));
         }
     }
 
-    let defined: BTreeSet<&str> = by_id.keys().copied().collect();
+    let defined: HashSet<&str> = by_id.keys().copied().collect();
     let mut dangling = BTreeSet::new();
     for (id, file, line) in &mentions {
         if !defined.contains(id.as_str()) && dangling.insert((file.clone(), *line, id.clone())) {
@@ -132,6 +119,44 @@ pub fn extract(options: &ExtractOptions) -> Result<Extraction, Vec<Diagnostic>> 
         },
         warnings: diagnostics,
     })
+}
+
+/// Reads and parses every file, spread over the available cores; results keep the files' order,
+/// so the outcome does not depend on scheduling.
+fn parse_all(files: &[(String, PathBuf)], ids: &IdPattern) -> Vec<Result<ParsedSpec, Diagnostic>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, files.len().max(1));
+    let chunk = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(relative, path)| read_and_parse(relative, path, ids))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(results) => results,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+fn read_and_parse(relative: &str, path: &Path, ids: &IdPattern) -> Result<ParsedSpec, Diagnostic> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::error(relative, None, format!("cannot read: {e}")))?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        let line = line_of_offset(e.as_bytes(), e.utf8_error().valid_up_to());
+        Diagnostic::error(relative, Some(line), "not valid UTF-8")
+    })?;
+    Ok(parse_spec(relative, &source, ids))
 }
 
 /// Every file under `root` matching one of `include`, as (path relative to root with `/`
