@@ -30,7 +30,7 @@ pub fn generators() -> Vec<Generator> {
     vec![Generator {
         name: "spectrace extract",
         binary: "spectrace",
-        args: &["extract"],
+        args: &["extract", "--strict"],
     }]
 }
 
