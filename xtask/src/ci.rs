@@ -4,6 +4,7 @@
 //! integration tests), which is the binary `generated` then runs in check mode, so the
 //! generators never trigger a build of their own.
 
+use std::ffi::OsStr;
 use std::process::ExitCode;
 
 use crate::gates::{self, Gate};
@@ -35,6 +36,10 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
                 .collect(),
         },
         Gate {
+            name: "openapi-validator".to_owned(),
+            commands: openapi_validator(workspace),
+        },
+        Gate {
             name: "git-diff".to_owned(),
             commands: vec![
                 workspace.command("git", ["--no-pager", "diff", "--stat"]),
@@ -43,6 +48,36 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
         },
     ]
 }
+
+/// The third-party OpenAPI validator (openapi-spec-validator from PyPI, pinned), installed into a
+/// virtual environment under the target directory when missing, run on both documents.
+fn openapi_validator(workspace: &Workspace) -> Vec<std::process::Command> {
+    let venv = workspace.target.join("contract-venv");
+    let bin = venv.join("bin");
+    let documents = [
+        "contracts/openapi/data.yaml",
+        "contracts/openapi/control.yaml",
+    ];
+    vec![
+        workspace.command(
+            "python3",
+            [OsStr::new("-m"), OsStr::new("venv"), venv.as_os_str()],
+        ),
+        workspace.command(
+            bin.join("pip"),
+            [
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                OPENAPI_VALIDATOR,
+            ],
+        ),
+        workspace.command(bin.join("openapi-spec-validator"), documents),
+    ]
+}
+
+/// The pinned third-party validator.
+const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
 
 /// `cargo xtask ci --list`.
 pub fn list(workspace: &Workspace) {
@@ -66,7 +101,17 @@ mod tests {
     fn gates_run_in_the_documented_order() {
         let workspace = Workspace::locate();
         let names: Vec<String> = gates(&workspace).into_iter().map(|g| g.name).collect();
-        assert_eq!(names, ["fmt", "clippy", "test", "generated", "git-diff"]);
+        assert_eq!(
+            names,
+            [
+                "fmt",
+                "clippy",
+                "test",
+                "generated",
+                "openapi-validator",
+                "git-diff"
+            ]
+        );
     }
 
     #[test]

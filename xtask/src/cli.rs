@@ -13,9 +13,12 @@ pub const USAGE: &str = "\
 Usage: cargo xtask <command> [options]
 
 Commands:
-  ci [--list]      Run the CI gates in order (fmt, clippy, test, generated, git-diff),
-                   stopping at the first failure; --list prints them without running.
+  ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
+                   openapi-validator, git-diff), stopping at the first failure; --list
+                   prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
+  regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
+  regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
   bench <name>     Run a benchmark; `cargo xtask bench` lists them.
   help             Print this text.
 ";
@@ -35,8 +38,11 @@ pub enum Command {
         /// Print the gates and their commands instead of running them.
         list: bool,
     },
-    /// Run every generator for real.
-    Regen,
+    /// Run every generator for real, or only the one named.
+    Regen {
+        /// `None` for all generators, else the name of one (`regen-openapi`, `regen-schema`).
+        only: Option<&'static str>,
+    },
     /// A benchmark, or the list of them.
     Bench(BenchCommand),
 }
@@ -100,13 +106,23 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
     match lossy(&first).as_str() {
         "help" | "--help" | "-h" => Ok(Command::Help),
         "ci" => parse_ci(args),
-        "regen" => match args.next() {
-            None => Ok(Command::Regen),
-            Some(arg) if is_help(&arg) => Ok(Command::Help),
-            Some(arg) => Err(unexpected("regen", &arg)),
-        },
+        "regen" => parse_regen(args, "regen", None),
+        "regen-openapi" => parse_regen(args, "regen-openapi", Some("regen-openapi")),
+        "regen-schema" => parse_regen(args, "regen-schema", Some("regen-schema")),
         "bench" => parse_bench(args).map(Command::Bench),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
+    }
+}
+
+fn parse_regen(
+    mut args: impl Iterator<Item = OsString>,
+    command: &str,
+    only: Option<&'static str>,
+) -> Result<Command, ParseError> {
+    match args.next() {
+        None => Ok(Command::Regen { only }),
+        Some(arg) if is_help(&arg) => Ok(Command::Help),
+        Some(arg) => Err(unexpected(command, &arg)),
     }
 }
 
@@ -232,7 +248,19 @@ mod tests {
             parse_str(&["ci", "--fast"]),
             Err(ParseError::BadArgument(_))
         ));
-        assert_eq!(parse_str(&["regen"]), Ok(Command::Regen));
+        assert_eq!(parse_str(&["regen"]), Ok(Command::Regen { only: None }));
+        assert_eq!(
+            parse_str(&["regen-openapi"]),
+            Ok(Command::Regen {
+                only: Some("regen-openapi")
+            })
+        );
+        assert_eq!(
+            parse_str(&["regen-schema"]),
+            Ok(Command::Regen {
+                only: Some("regen-schema")
+            })
+        );
         assert!(matches!(
             parse_str(&["regen", "x"]),
             Err(ParseError::BadArgument(_))

@@ -27,11 +27,23 @@ pub enum Mode {
 
 /// Every generator, in the order they run.
 pub fn generators() -> Vec<Generator> {
-    vec![Generator {
-        name: "spectrace extract",
-        binary: "spectrace",
-        args: &["extract", "--strict"],
-    }]
+    vec![
+        Generator {
+            name: "spectrace extract",
+            binary: "spectrace",
+            args: &["extract", "--strict"],
+        },
+        Generator {
+            name: "regen-schema",
+            binary: "contracts-codegen",
+            args: &["schema"],
+        },
+        Generator {
+            name: "regen-openapi",
+            binary: "contracts-codegen",
+            args: &["openapi"],
+        },
+    ]
 }
 
 impl Generator {

@@ -2,7 +2,7 @@
 //! on every machine that has cargo.
 //!
 //! - `cargo xtask ci` runs the CI gates in order and stops at the first failure.
-//! - `cargo xtask regen` rewrites every generated file.
+//! - `cargo xtask regen` rewrites every generated file (`regen-openapi`, `regen-schema`: one).
 //! - `cargo xtask bench extract` benchmarks `spectrace extract` against ripgrep.
 //!
 //! This file only dispatches; each command lives in its own module.
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Ci { list: false } => ci::run(&workspace),
-        Command::Regen => regen::run(&workspace),
+        Command::Regen { only } => regen::run(&workspace, only),
         Command::Bench(BenchCommand::List) => {
             print!("{}", bench::list());
             ExitCode::SUCCESS

@@ -10,8 +10,8 @@ use crate::gates::{self, Gate};
 use crate::generators::{Mode, generators};
 use crate::workspace::Workspace;
 
-/// The build, then one gate per generator.
-fn gates(workspace: &Workspace) -> Vec<Gate> {
+/// The build, then one gate per generator (or only the one named `only`).
+fn gates(workspace: &Workspace, only: Option<&str>) -> Vec<Gate> {
     let build = Gate::single(
         "build",
         workspace.cargo(["test", "--workspace", "--no-run"]),
@@ -20,14 +20,15 @@ fn gates(workspace: &Workspace) -> Vec<Gate> {
         .chain(
             generators()
                 .iter()
+                .filter(|g| only.is_none_or(|name| g.name == name))
                 .map(|g| Gate::single(g.name, g.command(workspace, Mode::Write))),
         )
         .collect()
 }
 
-/// `cargo xtask regen`: exit 0 when every generator succeeded, else 1.
-pub fn run(workspace: &Workspace) -> ExitCode {
-    if gates::run("regen", gates(workspace), workspace) {
+/// `cargo xtask regen[-openapi|-schema]`: exit 0 when every generator run succeeded, else 1.
+pub fn run(workspace: &Workspace, only: Option<&str>) -> ExitCode {
+    if gates::run("regen", gates(workspace, only), workspace) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
