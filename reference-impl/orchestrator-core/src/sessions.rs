@@ -91,6 +91,28 @@ impl Sessions {
         }
     }
 
+    /// Whether [`admit`](Self::admit) would accept the task, without changing anything.
+    pub fn check(
+        &self,
+        id: &str,
+        now_ms: u64,
+        prompt_tokens: u64,
+        max_tokens: u64,
+    ) -> Result<(), BudgetExhausted> {
+        let (turns_used, tokens_used) = self
+            .live(id, now_ms)
+            .map_or((0, 0), |s| (s.turns_used, s.tokens_used));
+        if turns_used >= self.limits.max_turns {
+            return Err(BudgetExhausted::Turns);
+        }
+        if tokens_used.saturating_add(prompt_tokens.saturating_add(max_tokens))
+            > self.limits.max_tokens
+        {
+            return Err(BudgetExhausted::Tokens);
+        }
+        Ok(())
+    }
+
     /// Charges a task to its session, creating the session when it is new or expired, and
     /// restarts its time to live. Nothing changes when a budget would be exceeded.
     pub fn admit(
@@ -105,13 +127,8 @@ impl Sessions {
             tokens_used: 0,
             expires_at_ms: 0,
         });
-        if current.turns_used >= self.limits.max_turns {
-            return Err(BudgetExhausted::Turns);
-        }
+        self.check(id, now_ms, prompt_tokens, max_tokens)?;
         let charge = prompt_tokens.saturating_add(max_tokens);
-        if current.tokens_used.saturating_add(charge) > self.limits.max_tokens {
-            return Err(BudgetExhausted::Tokens);
-        }
         let updated = Session {
             turns_used: current.turns_used + 1,
             tokens_used: current.tokens_used + charge,

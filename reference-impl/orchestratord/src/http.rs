@@ -1,0 +1,339 @@
+//! The HTTP surface: routes, status codes, headers and bodies exactly as
+//! `contracts/openapi/data.yaml` says. Thin: each handler parses, calls [`Service`], and maps
+//! the result to the contract's types.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use api_types::{
+    CancelResponse, Capabilities, EnqueueResponse, ErrorCode, PoolCapability, QueueCapacity,
+    Session, StartedEvent, TaskStatus,
+};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::Stream;
+use orchestrator_core::Priority;
+use orchestrator_core::lifecycle::TaskState;
+
+use crate::error::{ApiError, CORRELATION_HEADER};
+use crate::service::{API_VERSION, EnqueueRequest, Service, Task, api_policy, api_priority};
+
+/// Largest accepted request body (ORCH-2013).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The committed contract documents, served byte for byte (ORCH-3054).
+const DATA_CONTRACT: &str = include_str!("../../../contracts/openapi/data.yaml");
+const CONTROL_CONTRACT: &str = include_str!("../../../contracts/openapi/control.yaml");
+
+/// The request's correlation id, set by [`correlation`].
+#[derive(Debug, Clone)]
+pub struct CorrelationId(pub String);
+
+/// The data-plane router.
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/v1/tasks", post(enqueue))
+        .route("/v1/tasks/{task_id}", get(read_task))
+        .route("/v1/tasks/{task_id}/events", get(events))
+        .route("/v1/tasks/{task_id}/cancel", post(cancel))
+        .route(
+            "/v1/sessions/{session_id}",
+            get(read_session).delete(delete_session),
+        )
+        .route("/v1/capabilities", get(capabilities))
+        .route(
+            "/v1/openapi/data.yaml",
+            get(|| async { yaml(DATA_CONTRACT) }),
+        )
+        .route(
+            "/v1/openapi/control.yaml",
+            get(|| async { yaml(CONTROL_CONTRACT) }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(correlation))
+        .with_state(service)
+}
+
+fn valid_correlation_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Sets the correlation id of every request and response (ORCH-2009) and writes it into error
+/// envelopes.
+pub async fn correlation(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_correlation_id(v))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    request.extensions_mut().insert(CorrelationId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        response = error.into_response_with(&id);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(CORRELATION_HEADER, value);
+    }
+    response
+}
+
+fn yaml(document: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], document).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not take that method",
+    )
+}
+
+/// Reads a JSON body strictly (ORCH-2012, ORCH-2013).
+fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be application/json",
+        ));
+    }
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than 1 MiB")
+        } else {
+            ApiError::new(ErrorCode::InvalidRequest, rejection.body_text())
+        }
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid body: {e}")))
+}
+
+async fn enqueue(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: api_types::EnqueueRequest = json_body(&headers, body)?;
+    let temperature = request.temperature.unwrap_or(0.0);
+    if !(0.0..=2.0).contains(&temperature) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "invalid body: temperature must be between 0 and 2",
+        ));
+    }
+    let priority = match request.priority {
+        Some(api_types::Priority::Batch) => Priority::Batch,
+        _ => Priority::Interactive,
+    };
+    let admitted = service.enqueue(EnqueueRequest {
+        pool: request.pool.to_string(),
+        prompt: request.prompt.to_string(),
+        max_tokens: request.max_tokens.get(),
+        priority,
+        model: request.model.map(|m| m.to_string()),
+        seed: request.seed,
+        temperature,
+        session_id: request.session_id.map(|s| s.to_string()),
+        deadline_ms: request.deadline_ms.map(std::num::NonZeroU64::get),
+    })?;
+    let body = EnqueueResponse {
+        task_id: admitted.task_id.clone(),
+        pool: request.pool.to_string(),
+        priority: api_priority(priority),
+        queue_position: admitted.queue_position,
+        predicted_start_ms: admitted.predicted_start_ms,
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/tasks/{}/events", admitted.task_id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    if let Some(session) = admitted.session {
+        headers.insert(
+            "x-budget-turns-remaining",
+            HeaderValue::from(session.turns_remaining()),
+        );
+        headers.insert(
+            "x-budget-tokens-remaining",
+            HeaderValue::from(session.tokens_remaining()),
+        );
+    }
+    Ok((StatusCode::ACCEPTED, headers, axum::Json(body)).into_response())
+}
+
+fn find_task(service: &Service, task_id: &str) -> Result<Arc<Task>, ApiError> {
+    service
+        .task(task_id)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no task `{task_id}`")))
+}
+
+fn api_state(state: TaskState) -> api_types::TaskState {
+    match state {
+        TaskState::Queued => api_types::TaskState::Queued,
+        TaskState::Running => api_types::TaskState::Running,
+        TaskState::Completed => api_types::TaskState::Completed,
+        TaskState::Failed => api_types::TaskState::Failed,
+        TaskState::Cancelled => api_types::TaskState::Cancelled,
+        TaskState::Dropped => api_types::TaskState::Dropped,
+        TaskState::Expired => api_types::TaskState::Expired,
+    }
+}
+
+async fn read_task(
+    State(service): State<Arc<Service>>,
+    Path(task_id): Path<String>,
+) -> Result<axum::Json<TaskStatus>, ApiError> {
+    let task = find_task(&service, &task_id)?;
+    Ok(axum::Json(TaskStatus {
+        task_id: task.id.clone(),
+        pool: task.pool.clone(),
+        priority: api_priority(task.priority),
+        state: api_state(service.task_state(&task)),
+        tokens_out: task.log.tokens(),
+    }))
+}
+
+async fn cancel(
+    State(service): State<Arc<Service>>,
+    Path(task_id): Path<String>,
+) -> Result<axum::Json<CancelResponse>, ApiError> {
+    let task = find_task(&service, &task_id)?;
+    let state = service.cancel_task(&task);
+    Ok(axum::Json(CancelResponse {
+        task_id: task.id.clone(),
+        state: api_state(state),
+    }))
+}
+
+/// Releases the stream (and cancels the task if it has not ended) when the response body is
+/// dropped, which is how axum reports a client disconnect (ORCH-3026).
+struct StreamGuard {
+    service: Arc<Service>,
+    task: Arc<Task>,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.service.stream_closed(&self.task);
+    }
+}
+
+async fn events(
+    State(service): State<Arc<Service>>,
+    Path(task_id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let task = find_task(&service, &task_id)?;
+    if !service.open_stream(&task) {
+        return Err(ApiError::new(
+            ErrorCode::StreamConflict,
+            "this task's event stream is already open",
+        ));
+    }
+    let (queue_position, predicted_start_ms) = service.task_position(&task);
+    let started = StartedEvent {
+        task_id: task.id.clone(),
+        queue_position,
+        predicted_start_ms,
+    };
+    let started = Event::default()
+        .event("started")
+        .data(serde_json::to_string(&started).unwrap_or_default());
+    let keepalive = Duration::from_millis(service.config().sse.keepalive_ms);
+    let guard = StreamGuard {
+        service: Arc::clone(&service),
+        task: Arc::clone(&task),
+    };
+    let following = futures::stream::unfold((guard, 0usize), |(guard, index)| async move {
+        let next = guard.task.log.next(index).await?;
+        let event = Event::default().event(next.name).data(next.data);
+        Some((Ok(event), (guard, index + 1)))
+    });
+    let stream =
+        futures::StreamExt::chain(futures::stream::once(async move { Ok(started) }), following);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive")))
+}
+
+async fn read_session(
+    State(service): State<Arc<Service>>,
+    Path(session_id): Path<String>,
+) -> Result<axum::Json<Session>, ApiError> {
+    let view = service
+        .session(&session_id)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no session `{session_id}`")))?;
+    Ok(axum::Json(Session {
+        session_id,
+        turns_used: view.turns_used,
+        turns_max: view.turns_max,
+        tokens_used: view.tokens_used,
+        tokens_max: view.tokens_max,
+        ttl_remaining_ms: view.ttl_remaining_ms,
+    }))
+}
+
+async fn delete_session(
+    State(service): State<Arc<Service>>,
+    Path(session_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if service.delete_session(&session_id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no session `{session_id}`"),
+        ))
+    }
+}
+
+async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabilities> {
+    let pools = service
+        .pools()
+        .values()
+        .map(|pool| {
+            let engine = pool.engines.first();
+            PoolCapability {
+                id: pool.config.id.clone(),
+                engine: engine.map_or(api_types::EngineKind::Sim, |e| e.kind()),
+                engine_version: engine.map(|e| e.version()).unwrap_or_default(),
+                model: pool.config.model.name.clone(),
+                model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
+                ctx_max: std::num::NonZeroU64::new(u64::from(pool.config.limits.ctx_max))
+                    .unwrap_or(std::num::NonZeroU64::MIN),
+                max_tokens_max: std::num::NonZeroU64::new(u64::from(pool.config.limits.max_tokens))
+                    .unwrap_or(std::num::NonZeroU64::MIN),
+                full_policy: api_policy(pool.config.queue.full_policy),
+                queue_capacity: QueueCapacity {
+                    interactive: u64::from(pool.config.queue.capacity.interactive),
+                    batch: u64::from(pool.config.queue.capacity.batch),
+                },
+            }
+        })
+        .collect();
+    axum::Json(Capabilities {
+        api_version: API_VERSION.to_owned(),
+        pools,
+    })
+}

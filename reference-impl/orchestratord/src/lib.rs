@@ -1,0 +1,99 @@
+//! `orchestratord`, the reference orchestrator: bounded admission with honest backpressure,
+//! Server-Sent Events token streaming, race-free cancel, sessions, over the built-in `sim`
+//! engine.
+//!
+//! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP).
+//! - [`http`]: the data plane of `contracts/openapi/data.yaml` on axum.
+//! - [`engine`]: the engine adapter interface and the `sim` engine.
+//! - [`channel`]: each task's event log.
+//! - [`error`]: the error envelope.
+//!
+//! [`default_config`] is the zero-config setup (ORCH-3031); [`serve`] runs the server.
+
+pub mod channel;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use orchestrator_config::Config;
+
+/// Address used without `--addr` and without `server.addr` in a config file.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+/// The configuration used without `--config`: one pool `default` on one `sim` replica with
+/// 4 slots, every other setting at its default.
+pub fn default_config() -> Config {
+    use orchestrator_config::{
+        Auth, EngineConfig, Limits, ModelConfig, PoolConfig, QueueConfig, ServerConfig, Sessions,
+        Shutdown, Sse, Timeouts,
+    };
+    Config {
+        server: ServerConfig::default(),
+        pools: vec![PoolConfig {
+            id: "default".to_owned(),
+            engine: EngineConfig::Sim {
+                token_delay_ms: 0,
+                fail_after_tokens: None,
+                hang_after_tokens: None,
+                health_interval_ms: 1000,
+            },
+            model: ModelConfig {
+                name: "sim-small".to_owned(),
+                path: None,
+                sha256: None,
+            },
+            replicas: 1,
+            slots: 4,
+            limits: Limits::default(),
+            queue: QueueConfig::default(),
+        }],
+        timeouts: Timeouts::default(),
+        sessions: Sessions::default(),
+        sse: Sse::default(),
+        shutdown: Shutdown::default(),
+        auth: Auth::default(),
+    }
+}
+
+/// Builds the service, starts its dispatchers and returns the router.
+pub fn app(config: Config) -> Result<(Arc<service::Service>, axum::Router), String> {
+    let service = service::Service::new(config)?;
+    service.start();
+    let router = http::router(Arc::clone(&service));
+    Ok((service, router))
+}
+
+/// Serves on `listener` until the future `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Parses a listen address.
+pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|e| format!("invalid listen address `{text}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_config_is_valid() {
+        let config = super::default_config();
+        let json = serde_json::to_value(&config).unwrap();
+        assert!(orchestrator_config::validate(&json).is_empty());
+        assert_eq!(config.server.addr, super::DEFAULT_ADDR);
+        assert_eq!(config.pools.len(), 1);
+        assert_eq!(config.pools[0].id, "default");
+        assert_eq!(config.pools[0].slots, 4);
+    }
+}

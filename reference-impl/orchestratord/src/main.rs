@@ -1,0 +1,102 @@
+//! `orchestratord [--config FILE] [--addr HOST:PORT] [--check-config FILE]`.
+//! Exit codes: 0 ok, 1 the server failed while running, 2 bad configuration or usage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The reference LLM orchestrator.
+#[derive(Debug, Parser)]
+#[command(name = "orchestratord", version, about)]
+struct Cli {
+    /// YAML configuration file (validated against contracts/schemas/config.schema.json).
+    /// Without it: one `sim` pool named `default` and an open data plane.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen address [default: `server.addr` of the config, else 127.0.0.1:8080].
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// Validate a configuration file and exit: 0 valid, 2 invalid. Starts nothing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "addr"])]
+    check_config: Option<PathBuf>,
+}
+
+const BAD_CONFIG: u8 = 2;
+
+fn load(path: &PathBuf) -> Result<orchestrator_config::Config, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    orchestrator_config::load_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(path) = &cli.check_config {
+        return match load(path) {
+            Ok(_) => {
+                eprintln!("orchestratord: {} is valid", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("orchestratord: {e}");
+                ExitCode::from(BAD_CONFIG)
+            }
+        };
+    }
+    let config = match &cli.config {
+        Some(path) => match load(path) {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("orchestratord: {e}");
+                return ExitCode::from(BAD_CONFIG);
+            }
+        },
+        None => orchestratord::default_config(),
+    };
+    let addr_text = cli
+        .addr
+        .clone()
+        .unwrap_or_else(|| config.server.addr.clone());
+    let addr = match orchestratord::parse_addr(&addr_text) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("orchestratord: {e}");
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("orchestratord: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let (_service, router) = match orchestratord::app(config) {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("orchestratord: {e}");
+                return ExitCode::from(BAD_CONFIG);
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("orchestratord: cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        eprintln!("orchestratord: listening on http://{addr}");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match orchestratord::serve(listener, router, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("orchestratord: server error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

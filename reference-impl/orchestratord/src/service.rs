@@ -1,0 +1,692 @@
+//! The orchestrator service, independent of HTTP: pools with their schedulers and engines, the
+//! task registry, sessions, and the operations the API exposes (admit, cancel, read, stream).
+//!
+//! Lock order, everywhere: a pool's scheduler, then a task's event log. Whoever moves a task to
+//! a terminal state in the scheduler appends its terminal event while still holding the
+//! scheduler lock, so each task gets exactly one terminal event.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use api_types::{ErrorCode, FinishReason, FullPolicy as ApiFullPolicy, Priority as ApiPriority};
+use futures::StreamExt;
+use orchestrator_config::{Config, EngineConfig, FullPolicy, PoolConfig};
+use orchestrator_core::lifecycle::TaskState;
+use orchestrator_core::pool::{CancelOutcome, EndReason, Ended, Offer, PoolScheduler};
+use orchestrator_core::queue::QueueSettings;
+use orchestrator_core::sampler::default_seed;
+use orchestrator_core::sessions::{BudgetExhausted, SessionLimits, SessionView, Sessions};
+use orchestrator_core::{Priority, TaskKey};
+use tokio::sync::Notify;
+
+use crate::channel::{EventLog, StreamEvent};
+use crate::engine::{Engine, EngineEvent, Generate, SimEngine, SimSettings};
+use crate::error::ApiError;
+
+/// API version reported in capabilities (ORCH-3053).
+pub const API_VERSION: &str = "1.0.0";
+/// How long an ended task stays readable (ORCH-2011).
+pub const RETENTION: Duration = Duration::from_secs(300);
+/// A `metrics` event follows every this many tokens.
+pub const METRICS_EVERY: u64 = 16;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One pool at run time.
+pub struct Pool {
+    /// The pool's configuration.
+    pub config: PoolConfig,
+    /// One engine per replica.
+    pub engines: Vec<Arc<dyn Engine>>,
+    scheduler: Mutex<PoolScheduler>,
+    wake: Notify,
+}
+
+/// One admitted task.
+pub struct Task {
+    /// Public id.
+    pub id: String,
+    /// Pool id.
+    pub pool: String,
+    /// Key inside the pool's scheduler.
+    pub key: TaskKey,
+    /// Priority class.
+    pub priority: Priority,
+    /// Session, if any.
+    pub session: Option<String>,
+    /// What to generate.
+    pub request: Generate,
+    /// Prompt tokens.
+    pub tokens_in: u64,
+    /// The event log.
+    pub log: EventLog,
+    admitted_at: Instant,
+    stream_opened: Mutex<bool>,
+    ended_at: Mutex<Option<Instant>>,
+}
+
+/// An admitted task, as the enqueue response reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    /// Public id.
+    pub task_id: String,
+    /// Places in the dispatch order ahead of it.
+    pub queue_position: u64,
+    /// Estimated wait.
+    pub predicted_start_ms: u64,
+    /// Budgets left, when the task belongs to a session.
+    pub session: Option<SessionView>,
+}
+
+/// A validated enqueue request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnqueueRequest {
+    /// Pool id.
+    pub pool: String,
+    /// Prompt.
+    pub prompt: String,
+    /// Most tokens to generate.
+    pub max_tokens: u64,
+    /// Priority class.
+    pub priority: Priority,
+    /// The model the client expects, if it said.
+    pub model: Option<String>,
+    /// Seed, if the client chose one.
+    pub seed: Option<u64>,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Session id.
+    pub session_id: Option<String>,
+    /// Relative deadline.
+    pub deadline_ms: Option<u64>,
+}
+
+/// Every task not yet forgotten, by public id and by scheduler key (keys are unique across
+/// pools).
+#[derive(Default)]
+struct Registry {
+    by_id: HashMap<String, Arc<Task>>,
+    by_key: HashMap<TaskKey, Arc<Task>>,
+}
+
+/// The whole service.
+pub struct Service {
+    config: Config,
+    pools: BTreeMap<String, Arc<Pool>>,
+    tasks: Mutex<Registry>,
+    sessions: Mutex<Sessions>,
+    next_key: Mutex<u64>,
+    started: Instant,
+}
+
+fn policy(p: FullPolicy) -> orchestrator_core::FullPolicy {
+    match p {
+        FullPolicy::Reject => orchestrator_core::FullPolicy::Reject,
+        FullPolicy::DropLru => orchestrator_core::FullPolicy::DropLru,
+        FullPolicy::ShedLowPriority => orchestrator_core::FullPolicy::ShedLowPriority,
+    }
+}
+
+/// The API name of a full policy.
+pub fn api_policy(p: FullPolicy) -> ApiFullPolicy {
+    match p {
+        FullPolicy::Reject => ApiFullPolicy::Reject,
+        FullPolicy::DropLru => ApiFullPolicy::DropLru,
+        FullPolicy::ShedLowPriority => ApiFullPolicy::ShedLowPriority,
+    }
+}
+
+/// The API name of a priority.
+pub fn api_priority(p: Priority) -> ApiPriority {
+    match p {
+        Priority::Interactive => ApiPriority::Interactive,
+        Priority::Batch => ApiPriority::Batch,
+    }
+}
+
+fn engine_for(pool: &PoolConfig) -> Result<Arc<dyn Engine>, String> {
+    match &pool.engine {
+        EngineConfig::Sim {
+            token_delay_ms,
+            fail_after_tokens,
+            hang_after_tokens,
+            ..
+        } => Ok(Arc::new(SimEngine::new(
+            pool.model.name.clone(),
+            SimSettings {
+                token_delay_ms: *token_delay_ms,
+                fail_after_tokens: *fail_after_tokens,
+                hang_after_tokens: *hang_after_tokens,
+            },
+        ))),
+        EngineConfig::Llamacpp { .. } => Err(format!(
+            "pool {}: the llamacpp engine is not available in this build of orchestratord",
+            pool.id
+        )),
+    }
+}
+
+impl Service {
+    /// Builds the service from a validated configuration; every replica starts ready (the sim
+    /// engine needs no preload). Errors name the pool.
+    pub fn new(config: Config) -> Result<Arc<Self>, String> {
+        let mut pools = BTreeMap::new();
+        for pool in &config.pools {
+            if pools.contains_key(&pool.id) {
+                return Err(format!("pool id `{}` is used twice", pool.id));
+            }
+            let replicas = pool.replicas as usize;
+            let engines = (0..replicas)
+                .map(|_| engine_for(pool))
+                .collect::<Result<Vec<_>, _>>()?;
+            let settings = QueueSettings {
+                capacity_interactive: pool.queue.capacity.interactive as usize,
+                capacity_batch: pool.queue.capacity.batch as usize,
+                policy: policy(pool.queue.full_policy),
+                batch_every: pool.queue.batch_every,
+            };
+            let mut scheduler = PoolScheduler::new(settings, replicas, pool.slots as usize, 1000);
+            for replica in 0..replicas {
+                scheduler.set_ready(replica, true);
+            }
+            pools.insert(
+                pool.id.clone(),
+                Arc::new(Pool {
+                    config: pool.clone(),
+                    engines,
+                    scheduler: Mutex::new(scheduler),
+                    wake: Notify::new(),
+                }),
+            );
+        }
+        let sessions = Sessions::new(SessionLimits {
+            ttl_ms: config.sessions.ttl_ms,
+            max_turns: config.sessions.max_turns,
+            max_tokens: config.sessions.max_tokens,
+        });
+        Ok(Arc::new(Self {
+            config,
+            pools,
+            tasks: Mutex::new(Registry::default()),
+            sessions: Mutex::new(sessions),
+            next_key: Mutex::new(0),
+            started: Instant::now(),
+        }))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every pool, by id.
+    pub fn pools(&self) -> &BTreeMap<String, Arc<Pool>> {
+        &self.pools
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Starts one dispatcher per pool; they run until the runtime stops.
+    pub fn start(self: &Arc<Self>) {
+        for pool in self.pools.values() {
+            let service = Arc::clone(self);
+            let pool = Arc::clone(pool);
+            tokio::spawn(async move { service.dispatch_loop(pool).await });
+        }
+    }
+
+    /// Admits a task or says why not (ORCH-2001, ORCH-2007, ORCH-3002, ORCH-3008 – ORCH-3011,
+    /// ORCH-3023).
+    pub fn enqueue(self: &Arc<Self>, request: EnqueueRequest) -> Result<Admitted, ApiError> {
+        let pool = self.pools.get(&request.pool).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownPool,
+                format!("no pool named `{}`", request.pool),
+            )
+        })?;
+        if let Some(model) = &request.model
+            && *model != pool.config.model.name
+        {
+            return Err(ApiError::new(
+                ErrorCode::UnknownModel,
+                format!(
+                    "pool `{}` serves `{}`, not `{model}`",
+                    request.pool, pool.config.model.name
+                ),
+            ));
+        }
+        if request.max_tokens > u64::from(pool.config.limits.max_tokens) {
+            return Err(ApiError::new(
+                ErrorCode::MaxTokensTooLarge,
+                format!(
+                    "max_tokens {} exceeds the pool's limit of {}",
+                    request.max_tokens, pool.config.limits.max_tokens
+                ),
+            ));
+        }
+        let engine = pool.engines.first().cloned().ok_or_else(|| {
+            ApiError::new(ErrorCode::PoolUnavailable, "the pool has no replica").retry_after(1000)
+        })?;
+        let tokens_in = engine.count_tokens(&request.prompt);
+        if tokens_in.saturating_add(request.max_tokens) > u64::from(pool.config.limits.ctx_max) {
+            return Err(ApiError::new(
+                ErrorCode::ContextTooLong,
+                format!(
+                    "{tokens_in} prompt tokens plus max_tokens {} exceed the pool's context of {}",
+                    request.max_tokens, pool.config.limits.ctx_max
+                ),
+            ));
+        }
+
+        let key = {
+            let mut next = lock(&self.next_key);
+            *next += 1;
+            TaskKey(*next)
+        };
+        let task_id = uuid::Uuid::new_v4().to_string();
+        let now = self.now_ms();
+        let mut scheduler = lock(&pool.scheduler);
+        if !scheduler.any_ready() {
+            return Err(ApiError::new(
+                ErrorCode::PoolUnavailable,
+                "no replica of the pool is ready",
+            )
+            .retry_after(1000));
+        }
+        // Check the budget first without charging, admit, then charge: a refused task never
+        // costs budget, and a budget refusal never touches the queue.
+        if let Some(session) = &request.session_id {
+            lock(&self.sessions)
+                .check(session, now, tokens_in, request.max_tokens)
+                .map_err(budget_error)?;
+        }
+        let offer = scheduler.admit(key, request.priority, now, request.deadline_ms);
+        let (position, predicted, evicted) = match offer {
+            Offer::Admitted {
+                position,
+                predicted_start_ms,
+                ended,
+            } => (position, predicted_start_ms, ended),
+            Offer::QueueFull { retry_after_ms } => {
+                return Err(ApiError::new(
+                    ErrorCode::QueueFull,
+                    format!(
+                        "the {} queue of pool `{}` is full",
+                        priority_name(request.priority),
+                        request.pool
+                    ),
+                )
+                .retry_after(retry_after_ms)
+                .policy(api_policy(pool.config.queue.full_policy)));
+            }
+            Offer::DeadlineInfeasible { predicted_start_ms } => {
+                return Err(ApiError::new(
+                    ErrorCode::DeadlineInfeasible,
+                    format!(
+                        "the task would start in about {predicted_start_ms} ms, after its deadline of {} ms",
+                        request.deadline_ms.unwrap_or_default()
+                    ),
+                ));
+            }
+        };
+        let session = match &request.session_id {
+            Some(id) => Some(
+                lock(&self.sessions)
+                    .admit(id, now, tokens_in, request.max_tokens)
+                    .map_err(budget_error)?,
+            ),
+            None => None,
+        };
+        let seed = request.seed.unwrap_or_else(|| default_seed(&task_id));
+        let task = Arc::new(Task {
+            id: task_id.clone(),
+            pool: request.pool.clone(),
+            key,
+            priority: request.priority,
+            session: request.session_id.clone(),
+            request: Generate {
+                prompt: request.prompt,
+                max_tokens: request.max_tokens,
+                seed,
+                temperature: request.temperature,
+            },
+            tokens_in,
+            log: EventLog::new(),
+            admitted_at: Instant::now(),
+            stream_opened: Mutex::new(false),
+            ended_at: Mutex::new(None),
+        });
+        {
+            let mut registry = lock(&self.tasks);
+            registry.by_id.insert(task_id.clone(), Arc::clone(&task));
+            registry.by_key.insert(key, Arc::clone(&task));
+        }
+        if let Some(ended) = evicted {
+            self.close_ended(&pool.config.id, ended);
+        }
+        drop(scheduler);
+        pool.wake.notify_one();
+        self.watch_unclaimed(&task);
+        Ok(Admitted {
+            task_id,
+            queue_position: position as u64,
+            predicted_start_ms: predicted,
+            session,
+        })
+    }
+
+    /// Cancels the task when its stream is not opened in time (ORCH-3019).
+    fn watch_unclaimed(self: &Arc<Self>, task: &Arc<Task>) {
+        let service = Arc::clone(self);
+        let task = Arc::clone(task);
+        let wait = Duration::from_millis(self.config.timeouts.stream_open_ms);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if !*lock(&task.stream_opened) {
+                service.cancel_task(&task);
+            }
+        });
+    }
+
+    /// The task with this public id; a task that ended more than [`RETENTION`] ago is
+    /// forgotten.
+    pub fn task(&self, id: &str) -> Option<Arc<Task>> {
+        let forgotten = {
+            let mut registry = lock(&self.tasks);
+            let task = registry.by_id.get(id).cloned()?;
+            let expired = lock(&task.ended_at).is_some_and(|at| at.elapsed() > RETENTION);
+            if !expired {
+                return Some(task);
+            }
+            registry.by_id.remove(id);
+            registry.by_key.remove(&task.key);
+            task
+        };
+        // The registry lock is released before the scheduler's (lock order: scheduler first).
+        if let Some(pool) = self.pools.get(&forgotten.pool) {
+            lock(&pool.scheduler).forget(forgotten.key);
+        }
+        None
+    }
+
+    /// A task's state and tokens so far.
+    pub fn task_state(&self, task: &Task) -> TaskState {
+        self.pools
+            .get(&task.pool)
+            .and_then(|pool| lock(&pool.scheduler).state(task.key))
+            .unwrap_or(TaskState::Failed)
+    }
+
+    /// Where a task stands for its `started` event: position and predicted start, `(0, 0)`
+    /// once it runs or has ended.
+    pub fn task_position(&self, task: &Task) -> (u64, u64) {
+        self.pools
+            .get(&task.pool)
+            .and_then(|pool| lock(&pool.scheduler).position(task.key))
+            .map_or((0, 0), |(position, predicted)| (position as u64, predicted))
+    }
+
+    /// Cancels a task (ORCH-2003, ORCH-3025); returns its state afterwards.
+    pub fn cancel_task(&self, task: &Task) -> TaskState {
+        let Some(pool) = self.pools.get(&task.pool) else {
+            return TaskState::Failed;
+        };
+        let mut scheduler = lock(&pool.scheduler);
+        let state = match scheduler.cancel(task.key, self.now_ms()) {
+            CancelOutcome::Cancelled(ended) => {
+                self.close_ended(&pool.config.id, ended);
+                TaskState::Cancelled
+            }
+            CancelOutcome::AlreadyEnded(state) => state,
+            CancelOutcome::Unknown => TaskState::Failed,
+        };
+        drop(scheduler);
+        pool.wake.notify_one();
+        state
+    }
+
+    /// Claims the task's stream for one reader (ORCH-2014).
+    pub fn open_stream(&self, task: &Task) -> bool {
+        if task.log.attach_reader() {
+            *lock(&task.stream_opened) = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The reader went away: gives the stream back, and cancels the task if it has not ended
+    /// (ORCH-3026).
+    pub fn stream_closed(&self, task: &Task) {
+        task.log.detach_reader();
+        if !task.log.is_closed() {
+            self.cancel_task(task);
+        }
+    }
+
+    /// The session, unless unknown or expired (ORCH-2004).
+    pub fn session(&self, id: &str) -> Option<SessionView> {
+        lock(&self.sessions).get(id, self.now_ms())
+    }
+
+    /// Forgets a session (ORCH-2005).
+    pub fn delete_session(&self, id: &str) -> bool {
+        lock(&self.sessions).delete(id, self.now_ms())
+    }
+
+    /// Appends the terminal event of a task that just ended in the scheduler. Called with the
+    /// pool's scheduler locked.
+    fn close_ended(&self, pool: &str, ended: Ended) {
+        let Some(task) = lock(&self.tasks).by_key.get(&ended.key).cloned() else {
+            return;
+        };
+        debug_assert_eq!(task.pool, pool);
+        let (code, message, retriable) = match ended.reason {
+            EndReason::Evicted => (
+                ErrorCode::QueueEvicted,
+                "evicted from a full queue by the drop-lru policy",
+                true,
+            ),
+            EndReason::Shed => (
+                ErrorCode::ShedLowPriority,
+                "shed under interactive load by the shed-low-priority policy",
+                true,
+            ),
+            EndReason::DeadlineExceeded => (
+                ErrorCode::DeadlineExceeded,
+                "the deadline passed while the task was queued",
+                false,
+            ),
+            EndReason::Cancelled => (ErrorCode::Cancelled, "the task was cancelled", false),
+            EndReason::Failed => (ErrorCode::EngineError, "the engine failed", true),
+            EndReason::Completed => return,
+        };
+        task.log.close(error_event(code, message, retriable));
+        *lock(&task.ended_at) = Some(Instant::now());
+        if let Some(session) = &task.session {
+            let unused = task.request.max_tokens.saturating_sub(task.log.tokens());
+            lock(&self.sessions).refund(session, unused);
+        }
+    }
+
+    async fn dispatch_loop(self: Arc<Self>, pool: Arc<Pool>) {
+        loop {
+            let notified = pool.wake.notified();
+            let dispatched = {
+                let mut scheduler = lock(&pool.scheduler);
+                let now = self.now_ms();
+                for ended in scheduler.expire(now) {
+                    self.close_ended(&pool.config.id, ended);
+                }
+                scheduler.dispatch(now)
+            };
+            for dispatch in dispatched {
+                let task = lock(&self.tasks).by_key.get(&dispatch.key).cloned();
+                if let Some(task) = task {
+                    let service = Arc::clone(&self);
+                    let pool = Arc::clone(&pool);
+                    tokio::spawn(async move {
+                        service
+                            .run(pool, task, dispatch.replica, dispatch.queue_wait_ms)
+                            .await;
+                    });
+                }
+            }
+            // Wake for new work, freed slots, or the next deadline check.
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+        }
+    }
+
+    /// Runs one dispatched task on its replica to its end.
+    async fn run(
+        self: Arc<Self>,
+        pool: Arc<Pool>,
+        task: Arc<Task>,
+        replica: usize,
+        queue_wait_ms: u64,
+    ) {
+        let Some(engine) = pool.engines.get(replica).cloned() else {
+            return;
+        };
+        let started = Instant::now();
+        let mut stream = engine.generate(task.request.clone());
+        let idle = Duration::from_millis(self.config.timeouts.token_idle_ms);
+        let wall = Duration::from_millis(self.config.timeouts.task_wall_ms);
+        let mut produced = 0u64;
+        let mut first_token_ms = None;
+        let outcome = loop {
+            let remaining = wall.saturating_sub(started.elapsed());
+            let next = match tokio::time::timeout(idle.min(remaining), stream.next()).await {
+                Ok(next) => next,
+                Err(_) if started.elapsed() >= wall => {
+                    break Outcome::Timeout(ErrorCode::TimeoutWall);
+                }
+                Err(_) => break Outcome::Timeout(ErrorCode::TimeoutIdle),
+            };
+            match next {
+                None => break Outcome::Finished(FinishReason::Length),
+                Some(EngineEvent::Stopped) => break Outcome::Finished(FinishReason::Stop),
+                Some(EngineEvent::Failed(message)) => break Outcome::EngineFailed(message),
+                Some(EngineEvent::Token(text)) => {
+                    let data = serde_json::json!({ "index": produced, "text": text }).to_string();
+                    if !task.log.push(StreamEvent {
+                        name: "token",
+                        data,
+                    }) {
+                        break Outcome::Stopped;
+                    }
+                    produced += 1;
+                    first_token_ms.get_or_insert(started.elapsed().as_millis() as u64);
+                    if produced.is_multiple_of(METRICS_EVERY) {
+                        let data = serde_json::json!({
+                            "tokens_out": produced,
+                            "queue_wait_ms": queue_wait_ms,
+                            "elapsed_ms": started.elapsed().as_millis() as u64,
+                        })
+                        .to_string();
+                        task.log.push(StreamEvent {
+                            name: "metrics",
+                            data,
+                        });
+                    }
+                }
+            }
+        };
+        drop(stream);
+        let now = self.now_ms();
+        let mut scheduler = lock(&pool.scheduler);
+        match outcome {
+            Outcome::Stopped => {}
+            Outcome::Finished(finish_reason) => {
+                if scheduler
+                    .finish(task.key, EndReason::Completed, now)
+                    .is_ok()
+                {
+                    let end = api_types::EndEvent {
+                        tokens_in: task.tokens_in,
+                        tokens_out: produced,
+                        finish_reason,
+                        queue_wait_ms,
+                        ttft_ms: first_token_ms.unwrap_or_default(),
+                        decode_ms: started.elapsed().as_millis() as u64,
+                        seed: task.request.seed,
+                        model: pool.config.model.name.clone(),
+                        replica_id: format!("{}-{replica}", pool.config.id),
+                    };
+                    let data = serde_json::to_string(&end).unwrap_or_default();
+                    task.log.close(StreamEvent { name: "end", data });
+                    *lock(&task.ended_at) = Some(Instant::now());
+                }
+            }
+            Outcome::EngineFailed(message) => {
+                if scheduler.finish(task.key, EndReason::Failed, now).is_ok() {
+                    task.log
+                        .close(error_event(ErrorCode::EngineError, &message, true));
+                    *lock(&task.ended_at) = Some(Instant::now());
+                }
+            }
+            Outcome::Timeout(code) => {
+                if scheduler.finish(task.key, EndReason::Failed, now).is_ok() {
+                    let message = match code {
+                        ErrorCode::TimeoutWall => "the task ran longer than timeouts.task_wall_ms",
+                        _ => "no token arrived within timeouts.token_idle_ms",
+                    };
+                    task.log.close(error_event(code, message, true));
+                    *lock(&task.ended_at) = Some(Instant::now());
+                }
+            }
+        }
+        drop(scheduler);
+        if let Some(session) = &task.session {
+            let unused = task.request.max_tokens.saturating_sub(produced);
+            lock(&self.sessions).refund(session, unused);
+        }
+        pool.wake.notify_one();
+    }
+
+    /// How long ago the task was admitted.
+    pub fn task_age_ms(task: &Task) -> u64 {
+        task.admitted_at.elapsed().as_millis() as u64
+    }
+}
+
+enum Outcome {
+    Finished(FinishReason),
+    EngineFailed(String),
+    Timeout(ErrorCode),
+    /// The log was closed by someone else (cancel): the engine stream is dropped.
+    Stopped,
+}
+
+fn priority_name(p: Priority) -> &'static str {
+    match p {
+        Priority::Interactive => "interactive",
+        Priority::Batch => "batch",
+    }
+}
+
+fn budget_error(which: BudgetExhausted) -> ApiError {
+    let what = match which {
+        BudgetExhausted::Turns => "the session has no turn left",
+        BudgetExhausted::Tokens => "the session has too few tokens left for this task",
+    };
+    ApiError::new(ErrorCode::SessionBudgetExhausted, what)
+}
+
+/// An `error` event.
+pub fn error_event(code: ErrorCode, message: &str, retriable: bool) -> StreamEvent {
+    let event = api_types::ErrorEvent {
+        code,
+        message: message.to_owned(),
+        retriable,
+    };
+    StreamEvent {
+        name: "error",
+        data: serde_json::to_string(&event).unwrap_or_default(),
+    }
+}
