@@ -57,6 +57,9 @@ pub fn router(service: Arc<Service>) -> Router {
             "/v1/openapi/control.yaml",
             get(|| async { yaml(CONTROL_CONTRACT) }),
         )
+        .route("/metrics", get(metrics))
+        .route("/livez", get(liveness))
+        .route("/readyz", get(readiness))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -336,4 +339,40 @@ async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabil
         api_version: API_VERSION.to_owned(),
         pools,
     })
+}
+
+async fn metrics(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    service.control_keys.check(&headers)?;
+    service.refresh_gauges();
+    let text = service
+        .metrics
+        .encode()
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "the metrics could not be encoded"))?;
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
+}
+
+async fn liveness() -> axum::Json<api_types::Liveness> {
+    axum::Json(api_types::Liveness {
+        status: api_types::LivenessStatus::Live,
+    })
+}
+
+async fn readiness(
+    State(service): State<Arc<Service>>,
+) -> Result<axum::Json<api_types::Readiness>, ApiError> {
+    let not_ready = service.pools_not_ready();
+    if not_ready.is_empty() {
+        Ok(axum::Json(api_types::Readiness {
+            status: api_types::ReadinessStatus::Ready,
+        }))
+    } else {
+        Err(ApiError::new(
+            ErrorCode::PoolUnavailable,
+            format!("pools not ready: {}", not_ready.join(", ")),
+        )
+        .retry_after(1000))
+    }
 }

@@ -3,17 +3,22 @@
 //! engine.
 //!
 //! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP).
-//! - [`http`]: the data plane of `contracts/openapi/data.yaml` on axum.
+//! - [`http`]: the data plane of `contracts/openapi/data.yaml` and, of the control plane,
+//!   `/metrics`, `/livez` and `/readyz`, on axum.
+//! - [`metrics`]: the metric contract.
+//! - [`auth`]: control-plane keys.
 //! - [`engine`]: the engine adapter interface and the `sim` engine.
 //! - [`channel`]: each task's event log.
 //! - [`error`]: the error envelope.
 //!
 //! [`default_config`] is the zero-config setup (ORCH-3031); [`serve`] runs the server.
 
+pub mod auth;
 pub mod channel;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod service;
 
 use std::net::SocketAddr;
@@ -60,8 +65,11 @@ pub fn default_config() -> Config {
 }
 
 /// Builds the service, starts its dispatchers and returns the router.
-pub fn app(config: Config) -> Result<(Arc<service::Service>, axum::Router), String> {
-    let service = service::Service::new(config)?;
+pub fn app(
+    config: Config,
+    control_keys: auth::Keys,
+) -> Result<(Arc<service::Service>, axum::Router), String> {
+    let service = service::Service::new(config, control_keys)?;
     service.start();
     let router = http::router(Arc::clone(&service));
     Ok((service, router))

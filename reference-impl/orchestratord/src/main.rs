@@ -54,6 +54,17 @@ fn main() -> ExitCode {
         },
         None => orchestratord::default_config(),
     };
+    let keys = if cli.config.is_some() {
+        match orchestratord::auth::Keys::resolve(&config.auth.control_keys) {
+            Ok(keys) => keys,
+            Err(e) => {
+                eprintln!("orchestratord: {e}");
+                return ExitCode::from(BAD_CONFIG);
+            }
+        }
+    } else {
+        orchestratord::auth::Keys::from_environment()
+    };
     let addr_text = cli
         .addr
         .clone()
@@ -73,7 +84,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let (_service, router) = match orchestratord::app(config) {
+        let (_service, router) = match orchestratord::app(config, keys) {
             Ok(app) => app,
             Err(e) => {
                 eprintln!("orchestratord: {e}");

@@ -20,9 +20,11 @@ use orchestrator_core::sessions::{BudgetExhausted, SessionLimits, SessionView, S
 use orchestrator_core::{Priority, TaskKey};
 use tokio::sync::Notify;
 
+use crate::auth::Keys;
 use crate::channel::{EventLog, StreamEvent};
 use crate::engine::{Engine, EngineEvent, Generate, SimEngine, SimSettings};
 use crate::error::ApiError;
+use crate::metrics::{self, Metrics};
 
 /// API version reported in capabilities (ORCH-3053).
 pub const API_VERSION: &str = "1.0.0";
@@ -120,6 +122,10 @@ pub struct Service {
     sessions: Mutex<Sessions>,
     next_key: Mutex<u64>,
     started: Instant,
+    /// The metrics of the contract.
+    pub metrics: Metrics,
+    /// Keys of the control plane.
+    pub control_keys: Keys,
 }
 
 fn policy(p: FullPolicy) -> orchestrator_core::FullPolicy {
@@ -172,7 +178,7 @@ fn engine_for(pool: &PoolConfig) -> Result<Arc<dyn Engine>, String> {
 impl Service {
     /// Builds the service from a validated configuration; every replica starts ready (the sim
     /// engine needs no preload). Errors name the pool.
-    pub fn new(config: Config) -> Result<Arc<Self>, String> {
+    pub fn new(config: Config, control_keys: Keys) -> Result<Arc<Self>, String> {
         let mut pools = BTreeMap::new();
         for pool in &config.pools {
             if pools.contains_key(&pool.id) {
@@ -207,6 +213,10 @@ impl Service {
             max_turns: config.sessions.max_turns,
             max_tokens: config.sessions.max_tokens,
         });
+        let metrics = Metrics::new();
+        for (id, pool) in &pools {
+            metrics.init_pool(id, pool.engines.len());
+        }
         Ok(Arc::new(Self {
             config,
             pools,
@@ -214,7 +224,18 @@ impl Service {
             sessions: Mutex::new(sessions),
             next_key: Mutex::new(0),
             started: Instant::now(),
+            metrics,
+            control_keys,
         }))
+    }
+
+    /// Pools with no ready replica (readiness, ORCH-2105).
+    pub fn pools_not_ready(&self) -> Vec<String> {
+        self.pools
+            .iter()
+            .filter(|(_, pool)| !lock(&pool.scheduler).any_ready())
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// The configuration in force.
@@ -243,12 +264,42 @@ impl Service {
     /// Admits a task or says why not (ORCH-2001, ORCH-2007, ORCH-3002, ORCH-3008 – ORCH-3011,
     /// ORCH-3023).
     pub fn enqueue(self: &Arc<Self>, request: EnqueueRequest) -> Result<Admitted, ApiError> {
-        let pool = self.pools.get(&request.pool).ok_or_else(|| {
+        let pool = self.pools.get(&request.pool).cloned().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::UnknownPool,
                 format!("no pool named `{}`", request.pool),
             )
         })?;
+        let (pool_id, priority) = (pool.config.id.clone(), priority_name(request.priority));
+        let result = self.enqueue_in(&pool, request);
+        match &result {
+            Ok(_) => self
+                .metrics
+                .tasks_enqueued
+                .get_or_create(&metrics::priority(&pool_id, priority))
+                .inc(),
+            Err(error) => {
+                let reason = match error.code {
+                    ErrorCode::QueueFull => "queue_full",
+                    ErrorCode::PoolUnavailable => "unavailable",
+                    ErrorCode::PoolDraining | ErrorCode::ShuttingDown => "draining",
+                    ErrorCode::SessionBudgetExhausted => "budget",
+                    _ => "invalid",
+                };
+                self.metrics
+                    .tasks_rejected
+                    .get_or_create(&metrics::reason(&pool_id, priority, reason))
+                    .inc()
+            }
+        };
+        result
+    }
+
+    fn enqueue_in(
+        self: &Arc<Self>,
+        pool: &Arc<Pool>,
+        request: EnqueueRequest,
+    ) -> Result<Admitted, ApiError> {
         if let Some(model) = &request.model
             && *model != pool.config.model.name
         {
@@ -508,9 +559,67 @@ impl Service {
         };
         task.log.close(error_event(code, message, retriable));
         *lock(&task.ended_at) = Some(Instant::now());
+        let priority = priority_name(task.priority);
+        if ended.replica.is_none() {
+            let why = match ended.reason {
+                EndReason::Evicted => "evicted",
+                EndReason::Shed => "shed",
+                EndReason::DeadlineExceeded => "expired",
+                _ => "cancelled",
+            };
+            self.metrics
+                .tasks_dropped
+                .get_or_create(&metrics::reason(pool, priority, why))
+                .inc();
+        }
+        self.count_finished(pool, ended.reason.state());
         if let Some(session) = &task.session {
             let unused = task.request.max_tokens.saturating_sub(task.log.tokens());
             lock(&self.sessions).refund(session, unused);
+        }
+    }
+
+    fn count_finished(&self, pool: &str, state: TaskState) {
+        let labels = metrics::OutcomeLabels {
+            pool: pool.to_owned(),
+            outcome: state.as_str().to_owned(),
+        };
+        self.metrics.tasks_finished.get_or_create(&labels).inc();
+    }
+
+    /// Sets the gauges from the schedulers (called when `/metrics` is scraped).
+    pub fn refresh_gauges(&self) {
+        for (id, pool) in &self.pools {
+            let scheduler = lock(&pool.scheduler);
+            for p in [Priority::Interactive, Priority::Batch] {
+                let depth = scheduler.queue_depth(p) as i64;
+                self.metrics
+                    .queue_depth
+                    .get_or_create(&metrics::priority(id, priority_name(p)))
+                    .set(depth);
+            }
+            self.metrics
+                .tasks_running
+                .get_or_create(&metrics::pool(id))
+                .set(scheduler.running() as i64);
+            for (index, (ready, total, busy)) in scheduler.replicas().into_iter().enumerate() {
+                let labels = metrics::ReplicaLabels {
+                    pool: id.clone(),
+                    replica: format!("{id}-{index}"),
+                };
+                self.metrics
+                    .replica_ready
+                    .get_or_create(&labels)
+                    .set(i64::from(ready));
+                self.metrics
+                    .slots_busy
+                    .get_or_create(&labels)
+                    .set(busy as i64);
+                self.metrics
+                    .slots_capacity
+                    .get_or_create(&labels)
+                    .set(total as i64);
+            }
         }
     }
 
@@ -554,6 +663,20 @@ impl Service {
             return;
         };
         let started = Instant::now();
+        let pool_id = pool.config.id.clone();
+        self.metrics
+            .tokens_in
+            .get_or_create(&metrics::pool(&pool_id))
+            .inc_by(task.tokens_in);
+        self.metrics
+            .queue_wait
+            .get_or_create(&metrics::priority(&pool_id, priority_name(task.priority)))
+            .observe(queue_wait_ms as f64 / 1000.0);
+        let tokens_out = self
+            .metrics
+            .tokens_out
+            .get_or_create(&metrics::pool(&pool_id))
+            .clone();
         let mut stream = engine.generate(task.request.clone());
         let idle = Duration::from_millis(self.config.timeouts.token_idle_ms);
         let wall = Duration::from_millis(self.config.timeouts.task_wall_ms);
@@ -581,7 +704,15 @@ impl Service {
                         break Outcome::Stopped;
                     }
                     produced += 1;
-                    first_token_ms.get_or_insert(started.elapsed().as_millis() as u64);
+                    tokens_out.inc();
+                    if first_token_ms.is_none() {
+                        let elapsed = started.elapsed();
+                        first_token_ms = Some(elapsed.as_millis() as u64);
+                        self.metrics
+                            .time_to_first_token
+                            .get_or_create(&metrics::pool(&pool_id))
+                            .observe(elapsed.as_secs_f64());
+                    }
                     if produced.is_multiple_of(METRICS_EVERY) {
                         let data = serde_json::json!({
                             "tokens_out": produced,
@@ -621,6 +752,7 @@ impl Service {
                     let data = serde_json::to_string(&end).unwrap_or_default();
                     task.log.close(StreamEvent { name: "end", data });
                     *lock(&task.ended_at) = Some(Instant::now());
+                    self.count_finished(&pool_id, TaskState::Completed);
                 }
             }
             Outcome::EngineFailed(message) => {
@@ -638,6 +770,7 @@ impl Service {
                     };
                     task.log.close(error_event(code, message, true));
                     *lock(&task.ended_at) = Some(Instant::now());
+                    self.count_finished(&pool_id, TaskState::Failed);
                 }
             }
         }

@@ -11,6 +11,9 @@ use futures::StreamExt;
 use orchestrator_client::sse::{TaskEvent, events};
 use serde_json::{Value, json};
 
+/// The control-plane key of every test server.
+const CONTROL_KEY: &str = "test-control-key";
+
 /// A server on an ephemeral loopback port, stopped when dropped.
 struct Server {
     base: String,
@@ -27,7 +30,8 @@ impl Drop for Server {
 
 async fn start(yaml: &str) -> Server {
     let config = orchestrator_config::load_yaml(yaml).unwrap();
-    let (_service, router) = orchestratord::app(config).unwrap();
+    let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
+    let (_service, router) = orchestratord::app(config, keys).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -841,4 +845,223 @@ async fn token_events_are_byte_identical_across_replicas_and_servers() {
         panic!()
     };
     assert_eq!(end.seed, orchestrator_core::sampler::default_seed(id));
+}
+
+async fn scrape(server: &Server, key: Option<&str>) -> reqwest::Response {
+    let mut request = http().get(format!("{}/metrics", server.base));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.unwrap()
+}
+
+#[spectrace::covers("ORCH-3038", "ORCH-3041", kind = "e2e")]
+#[tokio::test]
+async fn metrics_need_the_control_key() {
+    let server = default_server().await;
+    let missing = scrape(&server, None).await;
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    error_body(missing, 401, "UNAUTHENTICATED").await;
+    let wrong = scrape(&server, Some("not-the-key")).await;
+    let body = error_body(wrong, 403, "FORBIDDEN").await;
+    assert!(!body.to_string().contains("not-the-key") && !body.to_string().contains(CONTROL_KEY));
+    let right = scrape(&server, Some(CONTROL_KEY)).await;
+    assert_eq!(right.status(), 200);
+    assert!(
+        right.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+}
+
+#[spectrace::covers("ORCH-3039", kind = "e2e")]
+#[tokio::test]
+async fn without_a_control_key_the_control_plane_is_closed() {
+    let config =
+        orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
+    let (_service, router) =
+        orchestratord::app(config, orchestratord::auth::Keys::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(orchestratord::serve(
+        listener,
+        router,
+        futures::future::pending(),
+    ));
+    for key in [None, Some("anything")] {
+        let mut request = http().get(format!("{base}/metrics"));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        error_body(request.send().await.unwrap(), 401, "UNAUTHENTICATED").await;
+    }
+    assert_eq!(
+        http()
+            .get(format!("{base}/livez"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[spectrace::covers("ORCH-2105", kind = "e2e")]
+#[tokio::test]
+async fn liveness_and_readiness_are_public() {
+    let server = default_server().await;
+    let live: Value = http()
+        .get(format!("{}/livez", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live, json!({"status": "live"}));
+    let ready = http()
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        ready.json::<Value>().await.unwrap(),
+        json!({"status": "ready"})
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct MetricContract {
+    label_budgets: std::collections::BTreeMap<String, usize>,
+    metrics: Vec<ContractMetric>,
+}
+
+#[derive(serde::Deserialize)]
+struct ContractMetric {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    labels: Vec<String>,
+}
+
+fn metric_contract() -> MetricContract {
+    let path = format!(
+        "{}/../../contracts/metrics/metrics.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let value: Value = serde_saphyr::from_str(&text).unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
+#[spectrace::covers("ORCH-3028", "ORCH-3049", "ORCH-3016", kind = "contract")]
+#[tokio::test]
+async fn the_metrics_match_the_contract_exactly() {
+    use openmetrics_parser::OpenMetricsType;
+    use openmetrics_parser::openmetrics::parse_openmetrics;
+    let server = start(&busy_pool("reject", 1)).await;
+    let body = json!({"pool": "default", "prompt": "one two three", "max_tokens": 3});
+    let first = enqueue_ok(&server, body.clone()).await;
+    wait_running(&server, &first).await;
+    let second = enqueue_ok(&server, body.clone()).await;
+    assert_eq!(enqueue(&server, body).await.status(), 429);
+    for task in [&first, &second] {
+        typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+    }
+    let text = scrape(&server, Some(CONTROL_KEY))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let exposition = parse_openmetrics(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let contract = metric_contract();
+    let mut expected = BTreeSet::new();
+    for metric in &contract.metrics {
+        // Counters are exposed as families without `_total`, their samples with it.
+        let family_name = metric.name.strip_suffix("_total").unwrap_or(&metric.name);
+        expected.insert(family_name.to_owned());
+        let family = exposition
+            .families
+            .get(family_name)
+            .unwrap_or_else(|| panic!("{} missing:\n{text}", metric.name));
+        let kind = match family.family_type {
+            OpenMetricsType::Counter => "counter",
+            OpenMetricsType::Gauge => "gauge",
+            OpenMetricsType::Histogram => "histogram",
+            _ => "other",
+        };
+        assert_eq!(kind, metric.kind, "{}", metric.name);
+        let labels: BTreeSet<&str> = family
+            .get_label_names()
+            .iter()
+            .map(String::as_str)
+            .filter(|l| *l != "le")
+            .collect();
+        let wanted: BTreeSet<&str> = metric.labels.iter().map(String::as_str).collect();
+        assert_eq!(labels, wanted, "{}", metric.name);
+        for label in family.get_label_names() {
+            let Some(budget) = contract.label_budgets.get(label) else {
+                continue;
+            };
+            let values: BTreeSet<String> = family
+                .iter_samples()
+                .filter_map(|s| {
+                    s.get_labelset()
+                        .ok()?
+                        .get_label_value(label)
+                        .map(str::to_owned)
+                })
+                .collect();
+            assert!(
+                values.len() <= *budget,
+                "{} label {label} has {} values",
+                metric.name,
+                values.len()
+            );
+        }
+    }
+    let exposed: BTreeSet<String> = exposition.families.keys().cloned().collect();
+    assert_eq!(exposed, expected, "no metric beyond the contract");
+    let value = |family: &str, labels: &[(&str, &str)]| -> f64 {
+        exposition.families[family]
+            .iter_samples()
+            .find(|s| {
+                let set = s.get_labelset().unwrap();
+                labels
+                    .iter()
+                    .all(|(name, value)| set.get_label_value(name) == Some(*value))
+            })
+            .map_or(0.0, |s| match &s.value {
+                openmetrics_parser::OpenMetricsValue::Counter(c) => c.value.as_f64(),
+                openmetrics_parser::OpenMetricsValue::Gauge(g) => g.as_f64(),
+                other => panic!("{family}: {other:?}"),
+            })
+    };
+    let pool = ("pool", "default");
+    let replica = ("replica", "default-0");
+    assert_eq!(value("orchd_tokens_out", &[pool]), 6.0);
+    assert_eq!(value("orchd_tokens_in", &[pool]), 6.0);
+    assert_eq!(
+        value("orchd_tasks_enqueued", &[pool, ("priority", "interactive")]),
+        2.0
+    );
+    assert_eq!(
+        value(
+            "orchd_tasks_rejected",
+            &[pool, ("priority", "interactive"), ("reason", "queue_full")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value("orchd_tasks_finished", &[pool, ("outcome", "completed")]),
+        2.0
+    );
+    assert_eq!(value("orchd_replica_ready", &[pool, replica]), 1.0);
+    assert_eq!(value("orchd_slots_capacity", &[pool, replica]), 1.0);
+    assert_eq!(
+        value("orchd_queue_depth", &[pool, ("priority", "interactive")]),
+        0.0
+    );
 }
