@@ -138,6 +138,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
 
 async fn enqueue(
     State(service): State<Arc<Service>>,
+    axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -163,6 +164,7 @@ async fn enqueue(
         temperature,
         session_id: request.session_id.map(|s| s.to_string()),
         deadline_ms: request.deadline_ms.map(std::num::NonZeroU64::get),
+        correlation_id,
     })?;
     let body = EnqueueResponse {
         task_id: admitted.task_id.clone(),

@@ -10,6 +10,7 @@
 //! - [`engine`]: the engine adapter interface and the `sim` engine.
 //! - [`channel`]: each task's event log.
 //! - [`error`]: the error envelope.
+//! - [`log`]: structured JSON logs.
 //!
 //! [`default_config`] is the zero-config setup (ORCH-3031); [`serve`] runs the server.
 
@@ -18,6 +19,7 @@ pub mod channel;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod log;
 pub mod metrics;
 pub mod service;
 
@@ -64,12 +66,22 @@ pub fn default_config() -> Config {
     }
 }
 
-/// Builds the service, starts its dispatchers and returns the router.
+/// Builds the service, starts its dispatchers and returns the router; logs go to stderr.
 pub fn app(
     config: Config,
     control_keys: auth::Keys,
 ) -> Result<(Arc<service::Service>, axum::Router), String> {
-    let service = service::Service::new(config, control_keys)?;
+    app_with_logger(config, control_keys, log::Logger::default())
+}
+
+/// [`app`] with logs going to `logger`.
+pub fn app_with_logger(
+    config: Config,
+    control_keys: auth::Keys,
+    logger: log::Logger,
+) -> Result<(Arc<service::Service>, axum::Router), String> {
+    let service = service::Service::new(config, control_keys, logger)?;
+    service.log_config();
     service.start();
     let router = http::router(Arc::clone(&service));
     Ok((service, router))

@@ -24,6 +24,7 @@ use crate::auth::Keys;
 use crate::channel::{EventLog, StreamEvent};
 use crate::engine::{Engine, EngineEvent, Generate, SimEngine, SimSettings};
 use crate::error::ApiError;
+use crate::log::{Logger, TaskFields};
 use crate::metrics::{self, Metrics};
 
 /// API version reported in capabilities (ORCH-3053).
@@ -65,6 +66,8 @@ pub struct Task {
     pub tokens_in: u64,
     /// The event log.
     pub log: EventLog,
+    /// Correlation id of the enqueue request.
+    pub correlation_id: String,
     admitted_at: Instant,
     stream_opened: Mutex<bool>,
     ended_at: Mutex<Option<Instant>>,
@@ -104,6 +107,8 @@ pub struct EnqueueRequest {
     pub session_id: Option<String>,
     /// Relative deadline.
     pub deadline_ms: Option<u64>,
+    /// Correlation id of the request, for the logs.
+    pub correlation_id: String,
 }
 
 /// Every task not yet forgotten, by public id and by scheduler key (keys are unique across
@@ -126,6 +131,7 @@ pub struct Service {
     pub metrics: Metrics,
     /// Keys of the control plane.
     pub control_keys: Keys,
+    logger: Logger,
 }
 
 fn policy(p: FullPolicy) -> orchestrator_core::FullPolicy {
@@ -178,7 +184,7 @@ fn engine_for(pool: &PoolConfig) -> Result<Arc<dyn Engine>, String> {
 impl Service {
     /// Builds the service from a validated configuration; every replica starts ready (the sim
     /// engine needs no preload). Errors name the pool.
-    pub fn new(config: Config, control_keys: Keys) -> Result<Arc<Self>, String> {
+    pub fn new(config: Config, control_keys: Keys, logger: Logger) -> Result<Arc<Self>, String> {
         let mut pools = BTreeMap::new();
         for pool in &config.pools {
             if pools.contains_key(&pool.id) {
@@ -226,6 +232,7 @@ impl Service {
             started: Instant::now(),
             metrics,
             control_keys,
+            logger,
         }))
     }
 
@@ -408,6 +415,7 @@ impl Service {
             },
             tokens_in,
             log: EventLog::new(),
+            correlation_id: request.correlation_id.clone(),
             admitted_at: Instant::now(),
             stream_opened: Mutex::new(false),
             ended_at: Mutex::new(None),
@@ -423,6 +431,10 @@ impl Service {
         drop(scheduler);
         pool.wake.notify_one();
         self.watch_unclaimed(&task);
+        let mut fields = self.task_fields(&task, pool);
+        fields.queue_position = Some(position as u64);
+        fields.predicted_start_ms = Some(predicted);
+        self.logger.task("task admitted", &fields);
         Ok(Admitted {
             task_id,
             queue_position: position as u64,
@@ -573,10 +585,47 @@ impl Service {
                 .inc();
         }
         self.count_finished(pool, ended.reason.state());
+        self.log_end(&task, ended.reason.state(), ended.replica);
         if let Some(session) = &task.session {
             let unused = task.request.max_tokens.saturating_sub(task.log.tokens());
             lock(&self.sessions).refund(session, unused);
         }
+    }
+
+    fn task_fields(&self, task: &Task, pool: &Pool) -> TaskFields {
+        let engine = pool.engines.first();
+        TaskFields {
+            task_id: task.id.clone(),
+            correlation_id: task.correlation_id.clone(),
+            pool: task.pool.clone(),
+            priority: priority_name(task.priority).to_owned(),
+            session_id: task.session.clone(),
+            tokens_in: Some(task.tokens_in),
+            engine: engine.map(|e| format!("{:?}", e.kind()).to_lowercase()),
+            engine_version: engine.map(|e| e.version()),
+            ..TaskFields::default()
+        }
+    }
+
+    fn log_end(&self, task: &Task, state: TaskState, replica: Option<usize>) {
+        let Some(pool) = self.pools.get(&task.pool) else {
+            return;
+        };
+        let mut fields = self.task_fields(task, pool);
+        fields.replica_id = replica.map(|r| format!("{}-{r}", task.pool));
+        fields.tokens_out = Some(task.log.tokens());
+        fields.outcome = Some(state.as_str().to_owned());
+        self.logger.task("task ended", &fields);
+    }
+
+    /// Logs the effective configuration (ORCH-3034); keys appear only as references.
+    pub fn log_config(&self) {
+        let mut fields = serde_json::Map::new();
+        fields.insert(
+            "config".into(),
+            serde_json::to_value(&self.config).unwrap_or_default(),
+        );
+        self.logger.log("info", "config", fields);
     }
 
     fn count_finished(&self, pool: &str, state: TaskState) {
@@ -677,6 +726,9 @@ impl Service {
             .tokens_out
             .get_or_create(&metrics::pool(&pool_id))
             .clone();
+        let mut fields = self.task_fields(&task, &pool);
+        fields.replica_id = Some(format!("{pool_id}-{replica}"));
+        self.logger.task("task dispatched", &fields);
         let mut stream = engine.generate(task.request.clone());
         let idle = Duration::from_millis(self.config.timeouts.token_idle_ms);
         let wall = Duration::from_millis(self.config.timeouts.task_wall_ms);
@@ -753,6 +805,7 @@ impl Service {
                     task.log.close(StreamEvent { name: "end", data });
                     *lock(&task.ended_at) = Some(Instant::now());
                     self.count_finished(&pool_id, TaskState::Completed);
+                    self.log_end(&task, TaskState::Completed, Some(replica));
                 }
             }
             Outcome::EngineFailed(message) => {
@@ -771,6 +824,7 @@ impl Service {
                     task.log.close(error_event(code, message, true));
                     *lock(&task.ended_at) = Some(Instant::now());
                     self.count_finished(&pool_id, TaskState::Failed);
+                    self.log_end(&task, TaskState::Failed, Some(replica));
                 }
             }
         }

@@ -31,7 +31,10 @@ impl Drop for Server {
 async fn start(yaml: &str) -> Server {
     let config = orchestrator_config::load_yaml(yaml).unwrap();
     let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
-    let (_service, router) = orchestratord::app(config, keys).unwrap();
+    let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
+        std::io::sink(),
+    )));
+    let (_service, router) = orchestratord::app_with_logger(config, keys, quiet).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -880,8 +883,12 @@ async fn metrics_need_the_control_key() {
 async fn without_a_control_key_the_control_plane_is_closed() {
     let config =
         orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
+    let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
+        std::io::sink(),
+    )));
     let (_service, router) =
-        orchestratord::app(config, orchestratord::auth::Keys::default()).unwrap();
+        orchestratord::app_with_logger(config, orchestratord::auth::Keys::default(), quiet)
+            .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(orchestratord::serve(
@@ -1063,5 +1070,103 @@ async fn the_metrics_match_the_contract_exactly() {
     assert_eq!(
         value("orchd_queue_depth", &[pool, ("priority", "interactive")]),
         0.0
+    );
+}
+
+/// A log sink the test can read.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[spectrace::covers("ORCH-3027", "ORCH-3034", "ORCH-3041", kind = "e2e")]
+#[tokio::test]
+async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
+    let captured = Captured::default();
+    let logger = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
+        captured.clone(),
+    )));
+    let config =
+        orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
+    let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
+    let (_service, router) = orchestratord::app_with_logger(config, keys, logger).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = Server {
+        base: format!("http://{}", listener.local_addr().unwrap()),
+        stop: None,
+    };
+    tokio::spawn(orchestratord::serve(
+        listener,
+        router,
+        futures::future::pending(),
+    ));
+    let response = http()
+        .post(format!("{}/v1/tasks", server.base))
+        .header("x-correlation-id", "log-test-1")
+        .json(&json!({"pool": "default", "prompt": "a secret prompt", "max_tokens": 3, "session_id": "s-1"}))
+        .send()
+        .await
+        .unwrap();
+    let task: Value = response.json().await.unwrap();
+    let id = task["task_id"].as_str().unwrap();
+    typed_stream(&server, id).await;
+    let _ = scrape(&server, Some("wrong-key")).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["ts"].is_string() && l["level"].is_string() && l["msg"].is_string())
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["msg"] == "config" && l["config"]["pools"][0]["id"] == "default")
+    );
+    let of_task: Vec<&Value> = lines.iter().filter(|l| l["task_id"] == id).collect();
+    let msgs: Vec<&str> = of_task.iter().map(|l| l["msg"].as_str().unwrap()).collect();
+    assert_eq!(msgs, ["task admitted", "task dispatched", "task ended"]);
+    for line in &of_task {
+        for field in [
+            "task_id",
+            "correlation_id",
+            "pool",
+            "priority",
+            "session_id",
+            "replica_id",
+            "queue_position",
+            "predicted_start_ms",
+            "tokens_in",
+            "tokens_out",
+            "outcome",
+            "engine",
+            "engine_version",
+        ] {
+            assert!(line.get(field).is_some(), "{field} missing in {line}");
+        }
+        assert_eq!(line["correlation_id"], "log-test-1");
+        assert_eq!(line["session_id"], "s-1");
+        assert_eq!(line["engine"], "sim");
+    }
+    assert_eq!(of_task[0]["queue_position"], 0);
+    assert_eq!(of_task[1]["replica_id"], "default-0");
+    assert_eq!(of_task[2]["outcome"], "completed");
+    assert_eq!(of_task[2]["tokens_out"], 3);
+    assert!(!text.contains("a secret prompt"), "prompts are not logged");
+    assert!(
+        !text.contains(CONTROL_KEY) && !text.contains("wrong-key"),
+        "keys are not logged"
     );
 }
