@@ -3,6 +3,7 @@
 pub mod corpus;
 pub mod extract;
 mod ripgrep;
+pub mod server;
 mod stats;
 
 /// The benchmarks and their options, printed by `cargo xtask bench`.
@@ -15,11 +16,18 @@ Benchmarks:
   extract    `spectrace extract` (release build) on {files} generated specs with
              {total} requirements, against `rg -c` (ripgrep: the I/O floor);
              targets: median wall <= 200 ms, peak RSS <= 100 MB.
+  server     orchestratord (release, zero-delay sim pool) against a minimal axum SSE
+             server: tasks/s and tokens/s, admission p50/p99 at 1,000 tasks/s, 429 p99 at
+             10x overload with flat memory; targets: >= 60 % of the baseline's throughput,
+             admission p99 <= 1 ms, 429 p99 <= 1 ms, >= 100,000 tokens/s.
 
 Options of `extract`:
   --runs N      timed runs per tool, alternated (default {default}, at least {min})
   --keep DIR    generate the corpus in DIR and keep it (default: a temporary directory,
                 removed at the end)
+
+Options of `server`:
+  --seconds N   length of each scenario (default 5)
 ",
         files = corpus::FILES,
         total = corpus::FILES * corpus::REQUIREMENTS_PER_FILE,

@@ -54,6 +54,11 @@ pub enum BenchCommand {
     List,
     /// Benchmark `spectrace extract`.
     Extract(ExtractOptions),
+    /// Benchmark orchestratord against the baseline; each scenario lasts this many seconds.
+    Server {
+        /// Seconds per scenario.
+        seconds: u64,
+    },
 }
 
 /// Options of `cargo xtask bench extract`.
@@ -145,6 +150,7 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
     match lossy(&name).as_str() {
         "list" | "help" | "-h" | "--help" => Ok(BenchCommand::List),
         "extract" => parse_extract(args).map(BenchCommand::Extract),
+        "server" => parse_server(args),
         other => Err(ParseError::UnknownBenchmark(other.to_owned())),
     }
 }
@@ -188,6 +194,32 @@ fn parse_extract(mut args: impl Iterator<Item = OsString>) -> Result<ExtractOpti
         }
     }
     Ok(options)
+}
+
+fn parse_server(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand, ParseError> {
+    let mut seconds = 5;
+    while let Some(arg) = args.next() {
+        let text = lossy(&arg);
+        let value = match text.split_once('=') {
+            Some(("--seconds", value)) => Some(value.to_owned()),
+            None if text == "--seconds" => args.next().map(|v| lossy(&v)),
+            _ => {
+                return Err(ParseError::BadBenchArgument(format!(
+                    "unexpected argument `{text}` for `bench server`"
+                )));
+            }
+        };
+        seconds = value
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .filter(|&s: &u64| s >= 1)
+            .ok_or_else(|| {
+                ParseError::BadBenchArgument(
+                    "`--seconds` needs a whole number of at least 1".into(),
+                )
+            })?;
+    }
+    Ok(BenchCommand::Server { seconds })
 }
 
 fn parse_runs(raw: &str) -> Result<usize, ParseError> {

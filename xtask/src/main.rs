@@ -3,7 +3,8 @@
 //!
 //! - `cargo xtask ci` runs the CI gates in order and stops at the first failure.
 //! - `cargo xtask regen` rewrites every generated file (`regen-openapi`, `regen-schema`: one).
-//! - `cargo xtask bench extract` benchmarks `spectrace extract` against ripgrep.
+//! - `cargo xtask bench extract` benchmarks `spectrace extract` against ripgrep;
+//!   `cargo xtask bench server` benchmarks orchestratord against a minimal SSE server.
 //!
 //! This file only dispatches; each command lives in its own module.
 
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Bench(BenchCommand::Extract(options)) => bench::extract::run(&workspace, &options),
+        Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
     }
 }
 
