@@ -1170,3 +1170,47 @@ async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
         "keys are not logged"
     );
 }
+
+/// The stream with its unstable parts (task id, timings) replaced by placeholders.
+fn canonical(transcript: &str, task_id: &str) -> String {
+    transcript
+        .split("\n\n")
+        .filter(|frame| !frame.is_empty() && !frame.starts_with(':'))
+        .map(|frame| {
+            let (event, data) = frame.split_once('\n').unwrap();
+            let mut value: Value =
+                serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
+            for field in [
+                "elapsed_ms",
+                "queue_wait_ms",
+                "ttft_ms",
+                "decode_ms",
+                "predicted_start_ms",
+            ] {
+                if value.get(field).is_some() {
+                    value[field] = json!("<ms>");
+                }
+            }
+            if value.get("task_id").is_some() {
+                value["task_id"] = json!("<task_id>");
+            }
+            let data = value.to_string().replace(task_id, "<task_id>");
+            format!("{event}\ndata: {data}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+#[spectrace::covers("ORCH-2002", "ORCH-3056", kind = "e2e")]
+#[tokio::test]
+async fn the_canonical_transcript_of_a_fixed_seed() {
+    let server = default_server().await;
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "Write a haiku about queues.", "max_tokens": 17, "seed": 42}),
+    )
+    .await;
+    let id = task["task_id"].as_str().unwrap();
+    let transcript = raw_stream(&server, id).await;
+    insta::assert_snapshot!(canonical(&transcript, id));
+}
