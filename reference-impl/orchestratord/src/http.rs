@@ -39,7 +39,7 @@ pub struct CorrelationId(pub String);
 
 /// The data-plane router.
 pub fn router(service: Arc<Service>) -> Router {
-    Router::new()
+    let data_plane = Router::new()
         .route("/v1/tasks", post(enqueue))
         .route("/v1/tasks/{task_id}", get(read_task))
         .route("/v1/tasks/{task_id}/events", get(events))
@@ -57,6 +57,12 @@ pub fn router(service: Arc<Service>) -> Router {
             "/v1/openapi/control.yaml",
             get(|| async { yaml(CONTROL_CONTRACT) }),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&service),
+            data_plane_auth,
+        ));
+    Router::new()
+        .merge(data_plane)
         .route("/metrics", get(metrics))
         .route("/livez", get(liveness))
         .route("/readyz", get(readiness))
@@ -92,6 +98,21 @@ pub async fn correlation(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(CORRELATION_HEADER, value);
     }
     response
+}
+
+/// Data-plane keys (ORCH-3040): with none configured the data plane is open; otherwise every
+/// data route needs one of them.
+async fn data_plane_auth(
+    State(service): State<Arc<Service>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !service.data_keys.is_empty()
+        && let Err(error) = service.data_keys.check(request.headers())
+    {
+        return error.into_response();
+    }
+    next.run(request).await
 }
 
 fn yaml(document: &'static str) -> Response {

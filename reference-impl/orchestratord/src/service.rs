@@ -131,6 +131,8 @@ pub struct Service {
     pub metrics: Metrics,
     /// Keys of the control plane.
     pub control_keys: Keys,
+    /// Keys of the data plane; none means open.
+    pub data_keys: Keys,
     logger: Logger,
 }
 
@@ -185,6 +187,7 @@ impl Service {
     /// Builds the service from a validated configuration; every replica starts ready (the sim
     /// engine needs no preload). Errors name the pool.
     pub fn new(config: Config, control_keys: Keys, logger: Logger) -> Result<Arc<Self>, String> {
+        let data_keys = Keys::resolve(&config.auth.data_keys)?;
         let mut pools = BTreeMap::new();
         for pool in &config.pools {
             if pools.contains_key(&pool.id) {
@@ -232,6 +235,7 @@ impl Service {
             started: Instant::now(),
             metrics,
             control_keys,
+            data_keys,
             logger,
         }))
     }

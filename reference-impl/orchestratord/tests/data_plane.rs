@@ -1214,3 +1214,53 @@ async fn the_canonical_transcript_of_a_fixed_seed() {
     let transcript = raw_stream(&server, id).await;
     insta::assert_snapshot!(canonical(&transcript, id));
 }
+
+#[spectrace::covers("ORCH-3040", "ORCH-3042", kind = "e2e")]
+#[tokio::test]
+async fn configured_data_keys_close_the_data_plane() {
+    let key_file = std::env::temp_dir().join(format!("orchd-data-key-{}", std::process::id()));
+    std::fs::write(&key_file, "data-key-1\n").unwrap();
+    let server = start(&pool_yaml(
+        "slots: 1",
+        "token_delay_ms: 0",
+        &format!("auth:\n  data_keys:\n    - file: {}", key_file.display()),
+    ))
+    .await;
+    let body = json!({"pool": "default", "prompt": "p", "max_tokens": 1});
+    let missing = enqueue(&server, body.clone()).await;
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    error_body(missing, 401, "UNAUTHENTICATED").await;
+    let wrong = http()
+        .post(format!("{}/v1/tasks", server.base))
+        .bearer_auth("nope")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    error_body(wrong, 403, "FORBIDDEN").await;
+    let right = http()
+        .post(format!("{}/v1/tasks", server.base))
+        .bearer_auth("data-key-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 202);
+    let caps = http()
+        .get(format!("{}/v1/capabilities", server.base))
+        .send()
+        .await
+        .unwrap();
+    error_body(caps, 401, "UNAUTHENTICATED").await;
+    // Probes stay public.
+    assert_eq!(
+        http()
+            .get(format!("{}/livez", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    std::fs::remove_file(&key_file).unwrap();
+}
