@@ -1264,3 +1264,178 @@ async fn configured_data_keys_close_the_data_plane() {
     );
     std::fs::remove_file(&key_file).unwrap();
 }
+
+#[spectrace::covers("ORCH-3010", kind = "e2e")]
+#[tokio::test]
+async fn an_infeasible_deadline_is_refused_and_a_passed_one_expires_the_task() {
+    let server = start(&busy_pool("reject", 4)).await;
+    let running = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 100}),
+    )
+    .await;
+    wait_running(&server, &running).await;
+    let refused = enqueue(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1, "deadline_ms": 1}),
+    )
+    .await;
+    error_body(refused, 422, "DEADLINE_INFEASIBLE").await;
+    // A deadline that looked feasible passes while the task waits: it expires in the queue.
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 50", "")).await;
+    let running = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 40}),
+    )
+    .await;
+    wait_running(&server, &running).await;
+    let doomed = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1, "deadline_ms": 1500}),
+    )
+    .await;
+    let events = typed_stream(&server, doomed["task_id"].as_str().unwrap()).await;
+    let TaskEvent::Error(error) = terminal(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(error.code, ErrorCode::DeadlineExceeded);
+    let status: Value = http()
+        .get(format!(
+            "{}/v1/tasks/{}",
+            server.base,
+            doomed["task_id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "expired");
+}
+
+#[spectrace::covers("ORCH-3060", "ORCH-3043", kind = "e2e")]
+#[tokio::test]
+async fn an_engine_failure_ends_the_task_with_engine_error() {
+    let server = start(&pool_yaml("slots: 1", "fail_after_tokens: 2", "")).await;
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 10}),
+    )
+    .await;
+    let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+    assert_eq!(tokens(&events).len(), 2);
+    let TaskEvent::Error(error) = terminal(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(error.code, ErrorCode::EngineError);
+    assert!(error.retriable);
+}
+
+#[spectrace::covers("ORCH-3018", "ORCH-3060", kind = "e2e")]
+#[tokio::test]
+async fn a_hung_engine_times_out_idle_and_frees_the_slot() {
+    let server = start(&pool_yaml(
+        "slots: 1",
+        "hang_after_tokens: 1",
+        "timeouts:\n  token_idle_ms: 100",
+    ))
+    .await;
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 10}),
+    )
+    .await;
+    let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+    assert_eq!(tokens(&events).len(), 1);
+    let TaskEvent::Error(error) = terminal(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(error.code, ErrorCode::TimeoutIdle);
+    let next = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1}),
+    )
+    .await;
+    assert_eq!(
+        typed_stream(&server, next["task_id"].as_str().unwrap())
+            .await
+            .len(),
+        3,
+        "started, token, end"
+    );
+}
+
+#[spectrace::covers("ORCH-3017", kind = "e2e")]
+#[tokio::test]
+async fn the_wall_clock_limit_ends_a_long_task() {
+    let server = start(&pool_yaml(
+        "slots: 1",
+        "token_delay_ms: 30",
+        "timeouts:\n  task_wall_ms: 200",
+    ))
+    .await;
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 100}),
+    )
+    .await;
+    let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+    let TaskEvent::Error(error) = terminal(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(error.code, ErrorCode::TimeoutWall);
+    assert!(tokens(&events).len() < 100);
+}
+
+#[spectrace::covers("ORCH-3026", kind = "e2e")]
+#[tokio::test]
+async fn a_disconnect_while_streaming_cancels_the_task() {
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 20", "")).await;
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 200}),
+    )
+    .await;
+    let id = task["task_id"].as_str().unwrap().to_owned();
+    let response = http()
+        .get(format!("{}/v1/tasks/{id}/events", server.base))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = Box::pin(events(response.bytes_stream()));
+    let mut tokens_seen = 0;
+    while tokens_seen < 2 {
+        if let Some(Ok(TaskEvent::Token(_))) = stream.next().await {
+            tokens_seen += 1;
+        }
+    }
+    drop(stream);
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = http()
+            .get(format!("{}/v1/tasks/{id}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["state"] == "cancelled" {
+            break;
+        }
+    }
+    assert_eq!(status["state"], "cancelled");
+    let frozen = status["tokens_out"].clone();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let later: Value = http()
+        .get(format!("{}/v1/tasks/{id}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(later["tokens_out"], frozen, "no token after the disconnect");
+}
