@@ -102,6 +102,9 @@ pub enum EngineConfig {
         /// Fault injection: stop producing tokens (hang) after this many.
         #[serde(default)]
         hang_after_tokens: Option<u64>,
+        /// Fault injection: every health check fails, so the replica never turns ready.
+        #[serde(default)]
+        fail_health_checks: bool,
         /// Interval of engine health checks, in milliseconds (ORCH-3016).
         #[serde(default = "defaults::health_interval_ms")]
         #[schemars(range(min = 10))]

@@ -62,6 +62,8 @@ pub struct SimSettings {
     pub fail_after_tokens: Option<u64>,
     /// Stop producing tokens (without ending) after this many.
     pub hang_after_tokens: Option<u64>,
+    /// Fail every health check.
+    pub fail_health_checks: bool,
 }
 
 /// The built-in deterministic engine.
@@ -131,7 +133,7 @@ impl Engine for SimEngine {
     }
 
     fn health(&self) -> BoxFuture<'static, bool> {
-        futures::future::ready(true).boxed()
+        futures::future::ready(!self.settings.fail_health_checks).boxed()
     }
 }
 

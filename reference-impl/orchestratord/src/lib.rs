@@ -46,6 +46,7 @@ pub fn default_config() -> Config {
                 token_delay_ms: 0,
                 fail_after_tokens: None,
                 hang_after_tokens: None,
+                fail_health_checks: false,
                 health_interval_ms: 1000,
             },
             model: ModelConfig {
@@ -66,22 +67,25 @@ pub fn default_config() -> Config {
     }
 }
 
-/// Builds the service, starts its dispatchers and returns the router; logs go to stderr.
-pub fn app(
+/// Builds the service, checks every replica's engine (replicas start unready and turn ready
+/// when their first health check passes, ORCH-3002), starts the dispatchers and health checks,
+/// and returns the router; logs go to stderr.
+pub async fn app(
     config: Config,
     control_keys: auth::Keys,
 ) -> Result<(Arc<service::Service>, axum::Router), String> {
-    app_with_logger(config, control_keys, log::Logger::default())
+    app_with_logger(config, control_keys, log::Logger::default()).await
 }
 
 /// [`app`] with logs going to `logger`.
-pub fn app_with_logger(
+pub async fn app_with_logger(
     config: Config,
     control_keys: auth::Keys,
     logger: log::Logger,
 ) -> Result<(Arc<service::Service>, axum::Router), String> {
     let service = service::Service::new(config, control_keys, logger)?;
     service.log_config();
+    service.check_health().await;
     service.start();
     let router = http::router(Arc::clone(&service));
     Ok((service, router))

@@ -84,7 +84,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let (_service, router) = match orchestratord::app(config, keys) {
+        let (_service, router) = match orchestratord::app(config, keys).await {
             Ok(app) => app,
             Err(e) => {
                 eprintln!("orchestratord: {e}");

@@ -167,6 +167,7 @@ fn engine_for(pool: &PoolConfig) -> Result<Arc<dyn Engine>, String> {
             token_delay_ms,
             fail_after_tokens,
             hang_after_tokens,
+            fail_health_checks,
             ..
         } => Ok(Arc::new(SimEngine::new(
             pool.model.name.clone(),
@@ -174,6 +175,7 @@ fn engine_for(pool: &PoolConfig) -> Result<Arc<dyn Engine>, String> {
                 token_delay_ms: *token_delay_ms,
                 fail_after_tokens: *fail_after_tokens,
                 hang_after_tokens: *hang_after_tokens,
+                fail_health_checks: *fail_health_checks,
             },
         ))),
         EngineConfig::Llamacpp { .. } => Err(format!(
@@ -203,10 +205,8 @@ impl Service {
                 policy: policy(pool.queue.full_policy),
                 batch_every: pool.queue.batch_every,
             };
-            let mut scheduler = PoolScheduler::new(settings, replicas, pool.slots as usize, 1000);
-            for replica in 0..replicas {
-                scheduler.set_ready(replica, true);
-            }
+            // Replicas start unready; `check_health` turns them ready.
+            let scheduler = PoolScheduler::new(settings, replicas, pool.slots as usize, 1000);
             pools.insert(
                 pool.id.clone(),
                 Arc::new(Pool {
@@ -263,12 +263,46 @@ impl Service {
         self.started.elapsed().as_millis() as u64
     }
 
-    /// Starts one dispatcher per pool; they run until the runtime stops.
+    /// Starts one dispatcher and one health checker per pool; they run until the runtime
+    /// stops.
     pub fn start(self: &Arc<Self>) {
         for pool in self.pools.values() {
             let service = Arc::clone(self);
-            let pool = Arc::clone(pool);
-            tokio::spawn(async move { service.dispatch_loop(pool).await });
+            let dispatched = Arc::clone(pool);
+            tokio::spawn(async move { service.dispatch_loop(dispatched).await });
+            let service = Arc::clone(self);
+            let checked = Arc::clone(pool);
+            tokio::spawn(async move { service.health_loop(checked).await });
+        }
+    }
+
+    /// Checks every replica's engine once and sets its readiness (ORCH-3015).
+    pub async fn check_health(&self) {
+        for pool in self.pools.values() {
+            self.check_pool(pool).await;
+        }
+    }
+
+    async fn check_pool(&self, pool: &Pool) {
+        for (replica, engine) in pool.engines.iter().enumerate() {
+            let healthy = engine.health().await;
+            lock(&pool.scheduler).set_ready(replica, healthy);
+        }
+        pool.wake.notify_one();
+    }
+
+    async fn health_loop(self: Arc<Self>, pool: Arc<Pool>) {
+        let interval = match pool.config.engine {
+            EngineConfig::Sim {
+                health_interval_ms, ..
+            }
+            | EngineConfig::Llamacpp {
+                health_interval_ms, ..
+            } => Duration::from_millis(health_interval_ms),
+        };
+        loop {
+            tokio::time::sleep(interval).await;
+            self.check_pool(&pool).await;
         }
     }
 

@@ -34,7 +34,9 @@ async fn start(yaml: &str) -> Server {
     let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
         std::io::sink(),
     )));
-    let (_service, router) = orchestratord::app_with_logger(config, keys, quiet).unwrap();
+    let (_service, router) = orchestratord::app_with_logger(config, keys, quiet)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -888,6 +890,7 @@ async fn without_a_control_key_the_control_plane_is_closed() {
     )));
     let (_service, router) =
         orchestratord::app_with_logger(config, orchestratord::auth::Keys::default(), quiet)
+            .await
             .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -1097,7 +1100,9 @@ async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
     let config =
         orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
     let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
-    let (_service, router) = orchestratord::app_with_logger(config, keys, logger).unwrap();
+    let (_service, router) = orchestratord::app_with_logger(config, keys, logger)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = Server {
         base: format!("http://{}", listener.local_addr().unwrap()),
@@ -1438,4 +1443,39 @@ async fn a_disconnect_while_streaming_cancels_the_task() {
         .await
         .unwrap();
     assert_eq!(later["tokens_out"], frozen, "no token after the disconnect");
+}
+
+#[spectrace::covers("ORCH-3002", "ORCH-3014", "ORCH-3015", "ORCH-2105", kind = "e2e")]
+#[tokio::test]
+async fn a_pool_without_a_ready_replica_answers_503_and_readyz_names_it() {
+    let server = start(&pool_yaml("slots: 1", "fail_health_checks: true", "")).await;
+    let refused = enqueue(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1}),
+    )
+    .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    let body = error_body(refused, 503, "POOL_UNAVAILABLE").await;
+    assert_eq!(body["error"]["retriable"], true);
+    let ready = http()
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    let body = error_body(ready, 503, "POOL_UNAVAILABLE").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("default")
+    );
+    let metrics = scrape(&server, Some(CONTROL_KEY))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("orchd_replica_ready{pool=\"default\",replica=\"default-0\"} 0"),
+        "{metrics}"
+    );
 }

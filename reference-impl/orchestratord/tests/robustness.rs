@@ -10,11 +10,12 @@ use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
 use tower::ServiceExt;
 
-fn router() -> axum::Router {
+async fn router() -> axum::Router {
     let config = orchestratord::default_config();
     let quiet = orchestratord::log::Logger::new(Arc::new(Mutex::new(std::io::sink())));
     let (_service, router) =
         orchestratord::app_with_logger(config, orchestratord::auth::Keys::new(["k"]), quiet)
+            .await
             .unwrap();
     router
 }
@@ -74,7 +75,7 @@ proptest! {
         let rt = runtime();
         let (status, bytes) = rt.block_on(async {
             let request = Request::post("/v1/tasks").header("content-type", content_type).body(Body::from(body)).unwrap();
-            let response = router().oneshot(request).await.unwrap();
+            let response = router().await.oneshot(request).await.unwrap();
             let status = response.status();
             (status, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap())
         });
@@ -95,7 +96,7 @@ proptest! {
                 request = request.header("x-correlation-id", value);
             }
             let Ok(request) = request.body(Body::empty()) else { return None };
-            Some(router().oneshot(request).await.unwrap())
+            Some(router().await.oneshot(request).await.unwrap())
         });
         if let Some(response) = response {
             prop_assert!(response.status().as_u16() < 500 || response.status().as_u16() == 503);
