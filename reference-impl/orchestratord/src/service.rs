@@ -31,6 +31,8 @@ use crate::metrics::{self, Metrics};
 pub const API_VERSION: &str = "1.0.0";
 /// How long an ended task stays readable (ORCH-2011).
 pub const RETENTION: Duration = Duration::from_secs(300);
+/// How often ended tasks and expired sessions are swept.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// A `metrics` event follows every this many tokens.
 pub const METRICS_EVERY: u64 = 16;
 
@@ -274,6 +276,44 @@ impl Service {
             let checked = Arc::clone(pool);
             tokio::spawn(async move { service.health_loop(checked).await });
         }
+        let service = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                service.sweep(RETENTION);
+            }
+        });
+    }
+
+    /// Forgets tasks that ended more than `retention` ago (the server uses [`RETENTION`]) and
+    /// expired sessions, so a long-running server's memory stays bounded by its recent traffic.
+    pub fn sweep(&self, retention: Duration) {
+        let forgotten: Vec<Arc<Task>> = {
+            let mut registry = lock(&self.tasks);
+            let old: Vec<Arc<Task>> = registry
+                .by_id
+                .values()
+                .filter(|t| lock(&t.ended_at).is_some_and(|at| at.elapsed() >= retention))
+                .cloned()
+                .collect();
+            for task in &old {
+                registry.by_id.remove(&task.id);
+                registry.by_key.remove(&task.key);
+            }
+            old
+        };
+        // The registry lock is released before the schedulers' (lock order: scheduler first).
+        for task in forgotten {
+            if let Some(pool) = self.pools.get(&task.pool) {
+                lock(&pool.scheduler).forget(task.key);
+            }
+        }
+        lock(&self.sessions).purge_expired(self.now_ms());
+    }
+
+    /// Number of tasks the registry holds (ended ones included, until swept).
+    pub fn tasks_held(&self) -> usize {
+        lock(&self.tasks).by_id.len()
     }
 
     /// Checks every replica's engine once and sets its readiness (ORCH-3015).

@@ -1479,3 +1479,56 @@ async fn a_pool_without_a_ready_replica_answers_503_and_readyz_names_it() {
         "{metrics}"
     );
 }
+
+#[spectrace::covers("ORCH-2011", kind = "e2e")]
+#[tokio::test]
+async fn ended_tasks_stay_readable_until_swept() {
+    let config =
+        orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
+    let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
+        std::io::sink(),
+    )));
+    let (service, router) =
+        orchestratord::app_with_logger(config, orchestratord::auth::Keys::default(), quiet)
+            .await
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = Server {
+        base: format!("http://{}", listener.local_addr().unwrap()),
+        stop: None,
+    };
+    tokio::spawn(orchestratord::serve(
+        listener,
+        router,
+        futures::future::pending(),
+    ));
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 2}),
+    )
+    .await;
+    let id = task["task_id"].as_str().unwrap();
+    typed_stream(&server, id).await;
+    // Within the retention period (300 s in service) the task stays readable.
+    service.sweep(orchestratord::service::RETENTION);
+    assert_eq!(service.tasks_held(), 1);
+    let status = http()
+        .get(format!("{}/v1/tasks/{id}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 200);
+    // After it, the sweep forgets it.
+    service.sweep(Duration::ZERO);
+    assert_eq!(service.tasks_held(), 0);
+    error_body(
+        http()
+            .get(format!("{}/v1/tasks/{id}", server.base))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+}
