@@ -215,8 +215,15 @@ impl PoolScheduler {
         now_ms: u64,
         deadline_ms: Option<u64>,
     ) -> Offer {
-        let mut trial = self.queue.clone();
-        match trial.admit(key, priority) {
+        // Only a deadline needs a trial admission (to refuse without changing anything);
+        // otherwise admit in place.
+        let mut trial = if deadline_ms.is_some() {
+            Some(self.queue.clone())
+        } else {
+            None
+        };
+        let queue = trial.as_mut().unwrap_or(&mut self.queue);
+        match queue.admit(key, priority) {
             Admission::Rejected => {
                 let behind = self.queue.depth(priority);
                 let hint = predicted_start_ms(behind, 0, self.ready_slots(), self.mean.mean_ms());
@@ -231,7 +238,9 @@ impl PoolScheduler {
                         predicted_start_ms: predicted,
                     };
                 }
-                self.queue = trial;
+                if let Some(trial) = trial {
+                    self.queue = trial;
+                }
                 self.tasks.insert(
                     key,
                     Task {

@@ -124,11 +124,12 @@ impl ApiError {
     }
 }
 
-/// An error whose correlation id the middleware fills in: handlers return this, and
-/// [`crate::http::correlation`] rewrites the placeholder body with the request's id.
+/// An error whose body the middleware writes: handlers return this, and
+/// [`crate::http::correlation`] turns it into the envelope with the request's correlation id.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = self.clone().into_response_with("");
+        // The body is written once, by the middleware, when the correlation id is known.
+        let mut response = self.status().into_response();
         response.extensions_mut().insert(self);
         response
     }

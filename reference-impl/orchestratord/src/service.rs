@@ -424,7 +424,6 @@ impl Service {
             *next += 1;
             TaskKey(*next)
         };
-        let task_id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
         let mut scheduler = lock(&pool.scheduler);
         if !scheduler.any_ready() {
@@ -470,6 +469,7 @@ impl Service {
                 ));
             }
         };
+        let task_id = uuid::Uuid::new_v4().to_string();
         let session = match &request.session_id {
             Some(id) => Some(
                 lock(&self.sessions)
