@@ -30,6 +30,8 @@ pub enum EndReason {
     Cancelled,
     /// Failed after dispatch; the server knows the precise code (engine error, timeout, …).
     Failed,
+    /// Still open when its pool's drain deadline passed.
+    Drained,
 }
 
 impl EndReason {
@@ -40,7 +42,7 @@ impl EndReason {
             EndReason::Evicted | EndReason::Shed => TaskState::Dropped,
             EndReason::DeadlineExceeded => TaskState::Expired,
             EndReason::Cancelled => TaskState::Cancelled,
-            EndReason::Failed => TaskState::Failed,
+            EndReason::Failed | EndReason::Drained => TaskState::Failed,
         }
     }
 }

@@ -64,6 +64,9 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .merge(data_plane)
         .route("/metrics", get(metrics))
+        .route("/v1/pools/{pool_id}/drain", post(drain))
+        .route("/v1/pools/{pool_id}/health", get(pool_health))
+        .route("/v1/replicasets", get(replica_sets))
         .route("/livez", get(liveness))
         .route("/readyz", get(readiness))
         .fallback(not_found)
@@ -398,4 +401,50 @@ async fn readiness(
         )
         .retry_after(1000))
     }
+}
+
+async fn drain(
+    State(service): State<Arc<Service>>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    service.control_keys.check(&headers)?;
+    let request: api_types::DrainRequest = json_body(&headers, body)?;
+    let requested = request.deadline_ms.get();
+    if requested > 3_600_000 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "invalid body: deadline_ms must be at most 3600000",
+        ));
+    }
+    let deadline_ms = service
+        .drain(&pool_id, requested)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no pool `{pool_id}`")))?;
+    let body = api_types::DrainResponse {
+        pool_id,
+        draining: true,
+        deadline_ms: std::num::NonZeroU64::new(deadline_ms).unwrap_or(std::num::NonZeroU64::MIN),
+    };
+    Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
+}
+
+async fn pool_health(
+    State(service): State<Arc<Service>>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<axum::Json<api_types::PoolHealth>, ApiError> {
+    service.control_keys.check(&headers)?;
+    service
+        .pool_health(&pool_id)
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no pool `{pool_id}`")))
+}
+
+async fn replica_sets(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+) -> Result<axum::Json<api_types::ReplicaSets>, ApiError> {
+    service.control_keys.check(&headers)?;
+    Ok(axum::Json(service.replica_sets()))
 }

@@ -48,6 +48,8 @@ pub struct Pool {
     pub engines: Vec<Arc<dyn Engine>>,
     scheduler: Mutex<PoolScheduler>,
     wake: Notify,
+    /// When draining, the drain's deadline.
+    drain: Mutex<Option<Instant>>,
 }
 
 /// One admitted task.
@@ -216,6 +218,7 @@ impl Service {
                     engines,
                     scheduler: Mutex::new(scheduler),
                     wake: Notify::new(),
+                    drain: Mutex::new(None),
                 }),
             );
         }
@@ -240,6 +243,90 @@ impl Service {
             data_keys,
             logger,
         }))
+    }
+
+    /// Closes a pool to new tasks until `deadline_ms` from now, then ends whatever is still open
+    /// with `DRAIN_DEADLINE` (ORCH-2101). A second drain keeps the first deadline. Returns the
+    /// deadline in force, in milliseconds from now.
+    pub fn drain(self: &Arc<Self>, pool_id: &str, deadline_ms: u64) -> Option<u64> {
+        let pool = self.pools.get(pool_id)?;
+        let mut drain = lock(&pool.drain);
+        if let Some(existing) = *drain {
+            return Some(
+                existing
+                    .saturating_duration_since(Instant::now())
+                    .as_millis() as u64,
+            );
+        }
+        let deadline = Instant::now() + Duration::from_millis(deadline_ms);
+        *drain = Some(deadline);
+        let (service, pool) = (Arc::clone(self), Arc::clone(pool));
+        tokio::spawn(async move {
+            tokio::time::sleep_until(deadline.into()).await;
+            let mut scheduler = lock(&pool.scheduler);
+            for ended in scheduler.end_all(EndReason::Drained, service.now_ms()) {
+                service.close_ended(&pool.config.id, ended);
+            }
+        });
+        Some(deadline_ms)
+    }
+
+    /// A pool's health (ORCH-2103).
+    pub fn pool_health(&self, pool_id: &str) -> Option<api_types::PoolHealth> {
+        let pool = self.pools.get(pool_id)?;
+        let scheduler = lock(&pool.scheduler);
+        let replicas = scheduler.replicas();
+        let drain = *lock(&pool.drain);
+        let engine = pool.engines.first();
+        Some(api_types::PoolHealth {
+            pool_id: pool_id.to_owned(),
+            live: true,
+            ready: scheduler.any_ready(),
+            draining: drain.is_some(),
+            drain_remaining_ms: drain
+                .map(|d| d.saturating_duration_since(Instant::now()).as_millis() as u64),
+            replicas_ready: replicas.iter().filter(|(ready, _, _)| *ready).count() as u64,
+            replicas_total: replicas.len() as u64,
+            queue_depth: api_types::QueueCapacity {
+                interactive: scheduler.queue_depth(Priority::Interactive) as u64,
+                batch: scheduler.queue_depth(Priority::Batch) as u64,
+            },
+            tasks_running: scheduler.running() as u64,
+            model: pool.config.model.name.clone(),
+            engine_version: engine.map(|e| e.version()).unwrap_or_default(),
+        })
+    }
+
+    /// Every pool's replicas, sorted by pool id (ORCH-2104).
+    pub fn replica_sets(&self) -> api_types::ReplicaSets {
+        let replica_sets = self
+            .pools
+            .iter()
+            .map(|(id, pool)| {
+                let engine = pool.engines.first();
+                let replicas = lock(&pool.scheduler)
+                    .replicas()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (ready, total, busy))| api_types::Replica {
+                        replica_id: format!("{id}-{index}"),
+                        ready,
+                        slots_total: std::num::NonZeroU64::new(total as u64)
+                            .unwrap_or(std::num::NonZeroU64::MIN),
+                        slots_busy: busy as u64,
+                    })
+                    .collect();
+                api_types::ReplicaSet {
+                    pool_id: id.clone(),
+                    engine: engine.map_or(api_types::EngineKind::Sim, |e| e.kind()),
+                    engine_version: engine.map(|e| e.version()).unwrap_or_default(),
+                    model: pool.config.model.name.clone(),
+                    model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
+                    replicas,
+                }
+            })
+            .collect();
+        api_types::ReplicaSets { replica_sets }
     }
 
     /// Pools with no ready replica (readiness, ORCH-2105).
@@ -424,6 +511,19 @@ impl Service {
             *next += 1;
             TaskKey(*next)
         };
+        if let Some(deadline) = *lock(&pool.drain) {
+            let remaining = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as u64;
+            return Err(ApiError::new(
+                ErrorCode::PoolDraining,
+                format!(
+                    "pool `{}` is draining and takes no new tasks",
+                    pool.config.id
+                ),
+            )
+            .retry_after(remaining.max(1000)));
+        }
         let now = self.now_ms();
         let mut scheduler = lock(&pool.scheduler);
         if !scheduler.any_ready() {
@@ -645,6 +745,11 @@ impl Service {
             ),
             EndReason::Cancelled => (ErrorCode::Cancelled, "the task was cancelled", false),
             EndReason::Failed => (ErrorCode::EngineError, "the engine failed", true),
+            EndReason::Drained => (
+                ErrorCode::DrainDeadline,
+                "the pool's drain deadline passed before the task ended",
+                true,
+            ),
             EndReason::Completed => return,
         };
         task.log.close(error_event(code, message, retriable));

@@ -1,5 +1,6 @@
-//! The data plane end to end: a real orchestratord on a loopback port, driven over HTTP with
-//! the generated client and, where the exact bytes matter, with raw requests.
+//! orchestratord end to end, data plane and control plane: a real server on a loopback port,
+//! driven over HTTP with the generated clients and, where the exact bytes matter, with raw
+//! requests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
@@ -1531,4 +1532,217 @@ async fn ended_tasks_stay_readable_until_swept() {
         "NOT_FOUND",
     )
     .await;
+}
+
+async fn control(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = http()
+        .request(method, format!("{}{path}", server.base))
+        .bearer_auth(CONTROL_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+#[spectrace::covers("ORCH-2103", "ORCH-2104", "ORCH-3063", kind = "e2e")]
+#[tokio::test]
+async fn pool_health_and_replica_sets() {
+    let server = start(&pool_yaml(
+        "replicas: 2\n    slots: 3",
+        "token_delay_ms: 0",
+        "",
+    ))
+    .await;
+    let client = orchestrator_client::control::Client::new_with_client(
+        &server.base,
+        orchestrator_client::http_client_with_key(CONTROL_KEY).unwrap(),
+    );
+    let health = client
+        .get_pool_health("default", None)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(health.pool_id, "default");
+    assert!(health.live && health.ready && !health.draining);
+    assert_eq!(health.drain_remaining_ms, None);
+    assert_eq!((health.replicas_ready, health.replicas_total), (2, 2));
+    assert_eq!(
+        (health.queue_depth.interactive, health.queue_depth.batch),
+        (0, 0)
+    );
+    assert_eq!(health.model, "sim-small");
+    assert!(!health.engine_version.is_empty());
+    let sets = client.list_replica_sets(None).await.unwrap().into_inner();
+    let set = &sets.replica_sets[0];
+    assert_eq!(set.pool_id, "default");
+    assert!(set.model_digest.starts_with("sha256:"));
+    let ids: Vec<&str> = set.replicas.iter().map(|r| r.replica_id.as_str()).collect();
+    assert_eq!(ids, ["default-0", "default-1"]);
+    assert!(
+        set.replicas
+            .iter()
+            .all(|r| r.ready && r.slots_total.get() == 3 && r.slots_busy == 0)
+    );
+    error_body(
+        control(&server, reqwest::Method::GET, "/v1/pools/nope/health", None).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    for path in ["/v1/pools/default/health", "/v1/replicasets"] {
+        error_body(
+            http()
+                .get(format!("{}{path}", server.base))
+                .send()
+                .await
+                .unwrap(),
+            401,
+            "UNAUTHENTICATED",
+        )
+        .await;
+        error_body(
+            http()
+                .get(format!("{}{path}", server.base))
+                .bearer_auth("wrong")
+                .send()
+                .await
+                .unwrap(),
+            403,
+            "FORBIDDEN",
+        )
+        .await;
+    }
+}
+
+#[spectrace::covers("ORCH-2101", kind = "e2e")]
+#[tokio::test]
+async fn drain_closes_the_pool_and_ends_what_is_left_at_the_deadline() {
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 20", "")).await;
+    let running = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 200}),
+    )
+    .await;
+    wait_running(&server, &running).await;
+    let queued = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 5}),
+    )
+    .await;
+    let drained = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/drain",
+        Some(json!({"deadline_ms": 300})),
+    )
+    .await;
+    assert_eq!(drained.status(), 202);
+    let body: Value = drained.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"pool_id": "default", "draining": true, "deadline_ms": 300})
+    );
+    // Closed to new tasks, with a retry hint.
+    let refused = enqueue(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1}),
+    )
+    .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    error_body(refused, 503, "POOL_DRAINING").await;
+    // Progress is visible in health.
+    let health: Value = control(
+        &server,
+        reqwest::Method::GET,
+        "/v1/pools/default/health",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(health["draining"], true);
+    assert!(health["drain_remaining_ms"].as_u64().unwrap() <= 300);
+    // A second drain keeps the first deadline.
+    let again: Value = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/drain",
+        Some(json!({"deadline_ms": 3_000_000})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(again["deadline_ms"].as_u64().unwrap() <= 300);
+    // Both the running and the queued task end with DRAIN_DEADLINE.
+    for task in [&running, &queued] {
+        let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+        let TaskEvent::Error(error) = terminal(&events) else {
+            panic!("{events:?}")
+        };
+        assert_eq!(error.code, ErrorCode::DrainDeadline);
+    }
+    error_body(
+        control(
+            &server,
+            reqwest::Method::POST,
+            "/v1/pools/nope/drain",
+            Some(json!({"deadline_ms": 1})),
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    error_body(
+        control(
+            &server,
+            reqwest::Method::POST,
+            "/v1/pools/default/drain",
+            Some(json!({"deadline_ms": 0})),
+        )
+        .await,
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+    error_body(
+        control(
+            &server,
+            reqwest::Method::POST,
+            "/v1/pools/default/drain",
+            Some(json!({"deadline_ms": 3_600_001})),
+        )
+        .await,
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+}
+
+#[spectrace::covers("ORCH-2101", kind = "e2e")]
+#[tokio::test]
+async fn tasks_that_finish_before_the_drain_deadline_complete() {
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 5", "")).await;
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 5}),
+    )
+    .await;
+    let drained = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/drain",
+        Some(json!({"deadline_ms": 5000})),
+    )
+    .await;
+    assert_eq!(drained.status(), 202);
+    let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+    assert!(matches!(terminal(&events), TaskEvent::End(_)));
 }
