@@ -32,6 +32,8 @@ pub enum EndReason {
     Failed,
     /// Still open when its pool's drain deadline passed.
     Drained,
+    /// Still open when the process's shutdown drain ended.
+    Shutdown,
 }
 
 impl EndReason {
@@ -42,7 +44,7 @@ impl EndReason {
             EndReason::Evicted | EndReason::Shed => TaskState::Dropped,
             EndReason::DeadlineExceeded => TaskState::Expired,
             EndReason::Cancelled => TaskState::Cancelled,
-            EndReason::Failed | EndReason::Drained => TaskState::Failed,
+            EndReason::Failed | EndReason::Drained | EndReason::Shutdown => TaskState::Failed,
         }
     }
 }

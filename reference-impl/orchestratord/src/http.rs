@@ -389,6 +389,12 @@ async fn liveness() -> axum::Json<api_types::Liveness> {
 async fn readiness(
     State(service): State<Arc<Service>>,
 ) -> Result<axum::Json<api_types::Readiness>, ApiError> {
+    if service.is_shutting_down() {
+        return Err(
+            ApiError::new(ErrorCode::ShuttingDown, "orchestratord is shutting down")
+                .retry_after(1000),
+        );
+    }
     let not_ready = service.pools_not_ready();
     if not_ready.is_empty() {
         Ok(axum::Json(api_types::Readiness {

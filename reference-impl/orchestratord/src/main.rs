@@ -84,7 +84,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let (_service, router) = match orchestratord::app(config, keys).await {
+        let (service, router) = match orchestratord::app(config, keys).await {
             Ok(app) => app,
             Err(e) => {
                 eprintln!("orchestratord: {e}");
@@ -99,8 +99,10 @@ fn main() -> ExitCode {
             }
         };
         eprintln!("orchestratord: listening on http://{addr}");
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        let drain = std::time::Duration::from_millis(service.config().shutdown.drain_ms);
+        let shutdown = async move {
+            wait_for_signal().await;
+            service.shut_down(drain).await;
         };
         match orchestratord::serve(listener, router, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -110,4 +112,27 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// SIGTERM or SIGINT (ORCH-3032).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -137,6 +137,7 @@ pub struct Service {
     pub control_keys: Keys,
     /// Keys of the data plane; none means open.
     pub data_keys: Keys,
+    shutting_down: std::sync::atomic::AtomicBool,
     logger: Logger,
 }
 
@@ -241,6 +242,7 @@ impl Service {
             metrics,
             control_keys,
             data_keys,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             logger,
         }))
     }
@@ -327,6 +329,42 @@ impl Service {
             })
             .collect();
         api_types::ReplicaSets { replica_sets }
+    }
+
+    /// True once a shutdown began.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Graceful shutdown (ORCH-3032): stops admitting, lets queued and running tasks finish for
+    /// up to `drain`, then ends the rest with `SHUTTING_DOWN`.
+    pub async fn shut_down(&self, drain: Duration) {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.logger
+            .log("info", "shutting down", serde_json::Map::new());
+        let deadline = Instant::now() + drain;
+        while Instant::now() < deadline && self.open_tasks() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for pool in self.pools.values() {
+            let mut scheduler = lock(&pool.scheduler);
+            for ended in scheduler.end_all(EndReason::Shutdown, self.now_ms()) {
+                self.close_ended(&pool.config.id, ended);
+            }
+        }
+    }
+
+    fn open_tasks(&self) -> usize {
+        self.pools
+            .values()
+            .map(|pool| {
+                let scheduler = lock(&pool.scheduler);
+                scheduler.running()
+                    + scheduler.queue_depth(Priority::Interactive)
+                    + scheduler.queue_depth(Priority::Batch)
+            })
+            .sum()
     }
 
     /// Pools with no ready replica (readiness, ORCH-2105).
@@ -511,6 +549,12 @@ impl Service {
             *next += 1;
             TaskKey(*next)
         };
+        if self.is_shutting_down() {
+            return Err(
+                ApiError::new(ErrorCode::ShuttingDown, "orchestratord is shutting down")
+                    .retry_after(1000),
+            );
+        }
         if let Some(deadline) = *lock(&pool.drain) {
             let remaining = deadline
                 .saturating_duration_since(Instant::now())
@@ -745,6 +789,11 @@ impl Service {
             ),
             EndReason::Cancelled => (ErrorCode::Cancelled, "the task was cancelled", false),
             EndReason::Failed => (ErrorCode::EngineError, "the engine failed", true),
+            EndReason::Shutdown => (
+                ErrorCode::ShuttingDown,
+                "orchestratord shut down before the task ended",
+                true,
+            ),
             EndReason::Drained => (
                 ErrorCode::DrainDeadline,
                 "the pool's drain deadline passed before the task ended",

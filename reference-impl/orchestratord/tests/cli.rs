@@ -71,3 +71,98 @@ fn an_invalid_config_never_serves() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[spectrace::covers("ORCH-3032", kind = "e2e")]
+#[test]
+fn sigterm_stops_admission_drains_and_exits_0() {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("orchd-sigterm-{}", std::process::id()));
+    std::fs::write(
+        &dir,
+        "pools:\n  - id: default\n    engine:\n      kind: sim\n      token_delay_ms: 20\n    model:\n      name: sim-small\n    slots: 1\nshutdown:\n  drain_ms: 400\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestratord"))
+        .args([
+            "--config",
+            &dir.to_string_lossy(),
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let mut up = false;
+        for _ in 0..200 {
+            if client.get(format!("{base}/livez")).send().await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(up, "orchestratord did not start");
+        let task: serde_json::Value = client
+            .post(format!("{base}/v1/tasks"))
+            .json(&serde_json::json!({"pool": "default", "prompt": "p", "max_tokens": 500}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = task["task_id"].as_str().unwrap().to_owned();
+        let stream = client
+            .get(format!("{base}/v1/tasks/{id}/events"))
+            .send()
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // While draining: no new tasks, not ready.
+        let refused = client
+            .post(format!("{base}/v1/tasks"))
+            .json(&serde_json::json!({"pool": "default", "prompt": "p", "max_tokens": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 503);
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "SHUTTING_DOWN");
+        assert_eq!(
+            client
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            503
+        );
+        // The running task is ended with SHUTTING_DOWN once the drain window closes.
+        let text = stream.text().await.unwrap();
+        assert!(
+            text.contains("event: error\ndata: {\"code\":\"SHUTTING_DOWN\""),
+            "{text}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    });
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    std::fs::remove_file(&dir).unwrap();
+}
