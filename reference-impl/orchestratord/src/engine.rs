@@ -69,17 +69,46 @@ pub struct SimSettings {
 /// The built-in deterministic engine.
 #[derive(Debug, Clone)]
 pub struct SimEngine {
-    model: String,
+    digest: String,
     settings: SimSettings,
 }
 
 impl SimEngine {
-    /// A sim engine serving `model`.
+    /// A sim engine serving a model without a file; its digest is that of the name.
     pub fn new(model: impl Into<String>, settings: SimSettings) -> Self {
         Self {
-            model: model.into(),
+            digest: digest_of(model.into().as_bytes()),
             settings,
         }
+    }
+
+    /// Loads `model`: when it names a file, the file must be readable (ORCH-3052) and, when a
+    /// checksum is configured, match it (ORCH-3050); the digest is then the file's.
+    pub fn load(
+        model: &orchestrator_config::ModelConfig,
+        settings: SimSettings,
+    ) -> Result<Self, String> {
+        let Some(path) = &model.path else {
+            if model.sha256.is_some() {
+                return Err(format!(
+                    "model `{}` has a sha256 but no path to check it against",
+                    model.name
+                ));
+            }
+            return Ok(Self::new(model.name.clone(), settings));
+        };
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read model file `{path}`: {e}"))?;
+        let digest = digest_of(&bytes);
+        if let Some(expected) = &model.sha256
+            && digest != format!("sha256:{expected}")
+        {
+            return Err(format!(
+                "model file `{path}` has SHA-256 {}, expected {expected}",
+                digest.trim_start_matches("sha256:")
+            ));
+        }
+        Ok(Self { digest, settings })
     }
 }
 
@@ -100,7 +129,7 @@ impl Engine for SimEngine {
     }
 
     fn model_digest(&self) -> String {
-        digest_of(self.model.as_bytes())
+        self.digest.clone()
     }
 
     fn count_tokens(&self, prompt: &str) -> u64 {

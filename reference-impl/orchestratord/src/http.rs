@@ -65,6 +65,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .merge(data_plane)
         .route("/metrics", get(metrics))
         .route("/v1/pools/{pool_id}/drain", post(drain))
+        .route("/v1/pools/{pool_id}/reload", post(reload))
         .route("/v1/pools/{pool_id}/health", get(pool_health))
         .route("/v1/replicasets", get(replica_sets))
         .route("/livez", get(liveness))
@@ -342,12 +343,13 @@ async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabil
         .pools()
         .values()
         .map(|pool| {
-            let engine = pool.engines.first();
+            let loaded = pool.loaded();
+            let engine = loaded.engines.first();
             PoolCapability {
                 id: pool.config.id.clone(),
                 engine: engine.map_or(api_types::EngineKind::Sim, |e| e.kind()),
                 engine_version: engine.map(|e| e.version()).unwrap_or_default(),
-                model: pool.config.model.name.clone(),
+                model: loaded.model.name.clone(),
                 model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
                 ctx_max: std::num::NonZeroU64::new(u64::from(pool.config.limits.ctx_max))
                     .unwrap_or(std::num::NonZeroU64::MIN),
@@ -453,4 +455,38 @@ async fn replica_sets(
 ) -> Result<axum::Json<api_types::ReplicaSets>, ApiError> {
     service.control_keys.check(&headers)?;
     Ok(axum::Json(service.replica_sets()))
+}
+
+async fn reload(
+    State(service): State<Arc<Service>>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<axum::Json<api_types::ReloadResponse>, ApiError> {
+    service.control_keys.check(&headers)?;
+    let request: api_types::ReloadRequest = json_body(&headers, body)?;
+    let model = orchestrator_config::ModelConfig {
+        name: request.model.name.to_string(),
+        path: request.model.path.map(|p| p.to_string()),
+        sha256: request.model.sha256.map(|s| s.to_string()),
+    };
+    match service.reload(&pool_id, model) {
+        None => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no pool `{pool_id}`"),
+        )),
+        Some(Err(reason)) => Err(ApiError::new(
+            ErrorCode::ReloadFailed,
+            format!("the old model keeps serving: {reason}"),
+        )),
+        Some(Ok(loaded)) => {
+            let engine = loaded.engines.first();
+            Ok(axum::Json(api_types::ReloadResponse {
+                pool_id,
+                model: loaded.model.name.clone(),
+                model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
+                engine_version: engine.map(|e| e.version()).unwrap_or_default(),
+            }))
+        }
+    }
 }

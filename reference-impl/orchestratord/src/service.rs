@@ -44,12 +44,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Pool {
     /// The pool's configuration.
     pub config: PoolConfig,
-    /// One engine per replica.
-    pub engines: Vec<Arc<dyn Engine>>,
+    loaded: std::sync::RwLock<Arc<Loaded>>,
     scheduler: Mutex<PoolScheduler>,
     wake: Notify,
     /// When draining, the drain's deadline.
     drain: Mutex<Option<Instant>>,
+}
+
+/// The model a pool serves now and one engine per replica serving it. A reload replaces the
+/// whole value at once (ORCH-2102); a running task keeps the `Arc` it started with (ORCH-3035).
+pub struct Loaded {
+    /// The model.
+    pub model: orchestrator_config::ModelConfig,
+    /// One engine per replica.
+    pub engines: Vec<Arc<dyn Engine>>,
+}
+
+impl Pool {
+    /// The model and engines in force.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        Arc::clone(&self.loaded.read().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 /// One admitted task.
@@ -166,7 +181,12 @@ pub fn api_priority(p: Priority) -> ApiPriority {
     }
 }
 
-fn engine_for(pool: &PoolConfig) -> Result<Arc<dyn Engine>, String> {
+/// Loads one replica's engine for `model`: checks the model file and its checksum first
+/// (ORCH-3050, ORCH-3052). Errors name the pool and the reason.
+fn load_engine(
+    pool: &PoolConfig,
+    model: &orchestrator_config::ModelConfig,
+) -> Result<Arc<dyn Engine>, String> {
     match &pool.engine {
         EngineConfig::Sim {
             token_delay_ms,
@@ -174,20 +194,32 @@ fn engine_for(pool: &PoolConfig) -> Result<Arc<dyn Engine>, String> {
             hang_after_tokens,
             fail_health_checks,
             ..
-        } => Ok(Arc::new(SimEngine::new(
-            pool.model.name.clone(),
-            SimSettings {
+        } => {
+            let settings = SimSettings {
                 token_delay_ms: *token_delay_ms,
                 fail_after_tokens: *fail_after_tokens,
                 hang_after_tokens: *hang_after_tokens,
                 fail_health_checks: *fail_health_checks,
-            },
-        ))),
+            };
+            SimEngine::load(model, settings)
+                .map(|engine| Arc::new(engine) as Arc<dyn Engine>)
+                .map_err(|e| format!("pool {}: {e}", pool.id))
+        }
         EngineConfig::Llamacpp { .. } => Err(format!(
             "pool {}: the llamacpp engine is not available in this build of orchestratord",
             pool.id
         )),
     }
+}
+
+fn load_all(pool: &PoolConfig, model: &orchestrator_config::ModelConfig) -> Result<Loaded, String> {
+    let engines = (0..pool.replicas)
+        .map(|_| load_engine(pool, model))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Loaded {
+        model: model.clone(),
+        engines,
+    })
 }
 
 impl Service {
@@ -201,9 +233,7 @@ impl Service {
                 return Err(format!("pool id `{}` is used twice", pool.id));
             }
             let replicas = pool.replicas as usize;
-            let engines = (0..replicas)
-                .map(|_| engine_for(pool))
-                .collect::<Result<Vec<_>, _>>()?;
+            let loaded = load_all(pool, &pool.model)?;
             let settings = QueueSettings {
                 capacity_interactive: pool.queue.capacity.interactive as usize,
                 capacity_batch: pool.queue.capacity.batch as usize,
@@ -216,7 +246,7 @@ impl Service {
                 pool.id.clone(),
                 Arc::new(Pool {
                     config: pool.clone(),
-                    engines,
+                    loaded: std::sync::RwLock::new(Arc::new(loaded)),
                     scheduler: Mutex::new(scheduler),
                     wake: Notify::new(),
                     drain: Mutex::new(None),
@@ -230,7 +260,7 @@ impl Service {
         });
         let metrics = Metrics::new();
         for (id, pool) in &pools {
-            metrics.init_pool(id, pool.engines.len());
+            metrics.init_pool(id, pool.loaded().engines.len());
         }
         Ok(Arc::new(Self {
             config,
@@ -265,6 +295,10 @@ impl Service {
         let (service, pool) = (Arc::clone(self), Arc::clone(pool));
         tokio::spawn(async move {
             tokio::time::sleep_until(deadline.into()).await;
+            // A reload may have ended this drain meanwhile (ORCH-3037).
+            if *lock(&pool.drain) != Some(deadline) {
+                return;
+            }
             let mut scheduler = lock(&pool.scheduler);
             for ended in scheduler.end_all(EndReason::Drained, service.now_ms()) {
                 service.close_ended(&pool.config.id, ended);
@@ -273,13 +307,51 @@ impl Service {
         Some(deadline_ms)
     }
 
+    /// Loads `model` on every replica of the pool, then switches the whole pool at once
+    /// (ORCH-2102, ORCH-3035); on any failure nothing changes and the reason is returned
+    /// (ORCH-3036). A successful reload ends a drain (ORCH-3037). `None` for an unknown pool.
+    pub fn reload(
+        &self,
+        pool_id: &str,
+        model: orchestrator_config::ModelConfig,
+    ) -> Option<Result<Arc<Loaded>, String>> {
+        let pool = self.pools.get(pool_id)?;
+        let loaded = match load_all(&pool.config, &model) {
+            Ok(loaded) => Arc::new(loaded),
+            Err(reason) => {
+                self.logger.log(
+                    "warn",
+                    "reload failed",
+                    serde_json::Map::from_iter([
+                        ("pool".to_owned(), serde_json::json!(pool_id)),
+                        ("reason".to_owned(), serde_json::json!(reason)),
+                    ]),
+                );
+                return Some(Err(reason));
+            }
+        };
+        *pool.loaded.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&loaded);
+        *lock(&pool.drain) = None;
+        pool.wake.notify_one();
+        self.logger.log(
+            "info",
+            "reloaded",
+            serde_json::Map::from_iter([
+                ("pool".to_owned(), serde_json::json!(pool_id)),
+                ("model".to_owned(), serde_json::json!(loaded.model.name)),
+            ]),
+        );
+        Some(Ok(loaded))
+    }
+
     /// A pool's health (ORCH-2103).
     pub fn pool_health(&self, pool_id: &str) -> Option<api_types::PoolHealth> {
         let pool = self.pools.get(pool_id)?;
         let scheduler = lock(&pool.scheduler);
         let replicas = scheduler.replicas();
         let drain = *lock(&pool.drain);
-        let engine = pool.engines.first();
+        let loaded = pool.loaded();
+        let engine = loaded.engines.first();
         Some(api_types::PoolHealth {
             pool_id: pool_id.to_owned(),
             live: true,
@@ -294,7 +366,7 @@ impl Service {
                 batch: scheduler.queue_depth(Priority::Batch) as u64,
             },
             tasks_running: scheduler.running() as u64,
-            model: pool.config.model.name.clone(),
+            model: loaded.model.name.clone(),
             engine_version: engine.map(|e| e.version()).unwrap_or_default(),
         })
     }
@@ -305,7 +377,8 @@ impl Service {
             .pools
             .iter()
             .map(|(id, pool)| {
-                let engine = pool.engines.first();
+                let loaded = pool.loaded();
+                let engine = loaded.engines.first();
                 let replicas = lock(&pool.scheduler)
                     .replicas()
                     .into_iter()
@@ -322,7 +395,7 @@ impl Service {
                     pool_id: id.clone(),
                     engine: engine.map_or(api_types::EngineKind::Sim, |e| e.kind()),
                     engine_version: engine.map(|e| e.version()).unwrap_or_default(),
-                    model: pool.config.model.name.clone(),
+                    model: loaded.model.name.clone(),
                     model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
                     replicas,
                 }
@@ -449,7 +522,7 @@ impl Service {
     }
 
     async fn check_pool(&self, pool: &Pool) {
-        for (replica, engine) in pool.engines.iter().enumerate() {
+        for (replica, engine) in pool.loaded().engines.iter().enumerate() {
             let healthy = engine.health().await;
             lock(&pool.scheduler).set_ready(replica, healthy);
         }
@@ -510,14 +583,15 @@ impl Service {
         pool: &Arc<Pool>,
         request: EnqueueRequest,
     ) -> Result<Admitted, ApiError> {
+        let loaded = pool.loaded();
         if let Some(model) = &request.model
-            && *model != pool.config.model.name
+            && *model != loaded.model.name
         {
             return Err(ApiError::new(
                 ErrorCode::UnknownModel,
                 format!(
                     "pool `{}` serves `{}`, not `{model}`",
-                    request.pool, pool.config.model.name
+                    request.pool, loaded.model.name
                 ),
             ));
         }
@@ -530,7 +604,7 @@ impl Service {
                 ),
             ));
         }
-        let engine = pool.engines.first().cloned().ok_or_else(|| {
+        let engine = loaded.engines.first().cloned().ok_or_else(|| {
             ApiError::new(ErrorCode::PoolUnavailable, "the pool has no replica").retry_after(1000)
         })?;
         let tokens_in = engine.count_tokens(&request.prompt);
@@ -825,7 +899,8 @@ impl Service {
     }
 
     fn task_fields(&self, task: &Task, pool: &Pool) -> TaskFields {
-        let engine = pool.engines.first();
+        let loaded = pool.loaded();
+        let engine = loaded.engines.first();
         TaskFields {
             task_id: task.id.clone(),
             correlation_id: task.correlation_id.clone(),
@@ -940,7 +1015,9 @@ impl Service {
         replica: usize,
         queue_wait_ms: u64,
     ) {
-        let Some(engine) = pool.engines.get(replica).cloned() else {
+        // The model and engine this task runs on, whatever a reload does meanwhile.
+        let loaded = pool.loaded();
+        let Some(engine) = loaded.engines.get(replica).cloned() else {
             return;
         };
         let started = Instant::now();
@@ -1030,7 +1107,7 @@ impl Service {
                         ttft_ms: first_token_ms.unwrap_or_default(),
                         decode_ms: started.elapsed().as_millis() as u64,
                         seed: task.request.seed,
-                        model: pool.config.model.name.clone(),
+                        model: loaded.model.name.clone(),
                         replica_id: format!("{}-{replica}", pool.config.id),
                     };
                     let data = serde_json::to_string(&end).unwrap_or_default();

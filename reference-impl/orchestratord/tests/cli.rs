@@ -166,3 +166,28 @@ fn sigterm_stops_admission_drains_and_exits_0() {
     assert_eq!(status.code(), Some(0));
     std::fs::remove_file(&dir).unwrap();
 }
+
+#[spectrace::covers("ORCH-3003", "ORCH-3052", kind = "e2e")]
+#[test]
+fn a_model_that_cannot_load_stops_start_up() {
+    let config = std::env::temp_dir().join(format!("orchd-badmodel-{}.yaml", std::process::id()));
+    std::fs::write(
+        &config,
+        "pools:\n  - id: broken\n    engine:\n      kind: sim\n    model:\n      name: m\n      path: /nonexistent/model.bin\n",
+    )
+    .unwrap();
+    let out = orchestratord(&[
+        "--config",
+        &config.to_string_lossy(),
+        "--addr",
+        "127.0.0.1:9",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pool broken") && stderr.contains("/nonexistent/model.bin"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("listening"));
+    std::fs::remove_file(config).unwrap();
+}

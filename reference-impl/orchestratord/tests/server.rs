@@ -1746,3 +1746,185 @@ async fn tasks_that_finish_before_the_drain_deadline_complete() {
     let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
     assert!(matches!(terminal(&events), TaskEvent::End(_)));
 }
+
+fn model_file(name: &str, content: &[u8]) -> (std::path::PathBuf, String) {
+    use sha2::Digest;
+    let path = std::env::temp_dir().join(format!("orchd-model-{}-{name}", std::process::id()));
+    std::fs::write(&path, content).unwrap();
+    let digest: String = sha2::Sha256::digest(content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (path, digest)
+}
+
+#[spectrace::covers("ORCH-2102", "ORCH-3035", "ORCH-3050", "ORCH-3051", kind = "e2e")]
+#[tokio::test]
+async fn reload_switches_the_model_and_verifies_its_checksum() {
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 10", "")).await;
+    // A task dispatched before the switch finishes on the old model.
+    let before = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 20}),
+    )
+    .await;
+    wait_running(&server, &before).await;
+    let (path, digest) = model_file("v2.bin", b"model weights v2");
+    let response = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/reload",
+        Some(
+            json!({"model": {"name": "sim-v2", "path": path.to_string_lossy(), "sha256": digest}}),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["model"], "sim-v2");
+    assert_eq!(body["model_digest"], format!("sha256:{digest}"));
+    let events = typed_stream(&server, before["task_id"].as_str().unwrap()).await;
+    let TaskEvent::End(end) = terminal(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(end.model, "sim-small");
+    // Tasks after it run on the new one, and discovery shows it.
+    let after = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1, "model": "sim-v2"}),
+    )
+    .await;
+    let events = typed_stream(&server, after["task_id"].as_str().unwrap()).await;
+    let TaskEvent::End(end) = terminal(&events) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(end.model, "sim-v2");
+    let sets: Value = control(&server, reqwest::Method::GET, "/v1/replicasets", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        sets["replica_sets"][0]["model_digest"],
+        format!("sha256:{digest}")
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[spectrace::covers("ORCH-2102", "ORCH-3036", "ORCH-3050", "ORCH-3052", kind = "e2e")]
+#[tokio::test]
+async fn a_failed_reload_keeps_the_old_model_serving() {
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).await;
+    let (path, _) = model_file("tampered.bin", b"tampered weights");
+    let wrong = "0".repeat(64);
+    let mismatch = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/reload",
+        Some(json!({"model": {"name": "sim-v3", "path": path.to_string_lossy(), "sha256": wrong}})),
+    )
+    .await;
+    let body = error_body(mismatch, 409, "RELOAD_FAILED").await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&wrong) && message.contains("expected"),
+        "{message}"
+    );
+    let missing = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/reload",
+        Some(json!({"model": {"name": "sim-v3", "path": "/nonexistent/model.bin"}})),
+    )
+    .await;
+    let body = error_body(missing, 409, "RELOAD_FAILED").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/model.bin")
+    );
+    // The old model still serves, and health still shows it.
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1, "model": "sim-small"}),
+    )
+    .await;
+    let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+    assert!(matches!(terminal(&events), TaskEvent::End(_)));
+    let health: Value = control(
+        &server,
+        reqwest::Method::GET,
+        "/v1/pools/default/health",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(health["model"], "sim-small");
+    error_body(
+        control(
+            &server,
+            reqwest::Method::POST,
+            "/v1/pools/nope/reload",
+            Some(json!({"model": {"name": "x"}})),
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    std::fs::remove_file(path).unwrap();
+}
+
+#[spectrace::covers("ORCH-3037", kind = "e2e")]
+#[tokio::test]
+async fn a_successful_reload_ends_a_drain() {
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).await;
+    control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/drain",
+        Some(json!({"deadline_ms": 200})),
+    )
+    .await;
+    error_body(
+        enqueue(
+            &server,
+            json!({"pool": "default", "prompt": "p", "max_tokens": 1}),
+        )
+        .await,
+        503,
+        "POOL_DRAINING",
+    )
+    .await;
+    let reloaded = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/reload",
+        Some(json!({"model": {"name": "sim-v2"}})),
+    )
+    .await;
+    assert_eq!(reloaded.status(), 200);
+    // Open again, and the old drain deadline no longer ends anything.
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 1}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+    assert!(matches!(terminal(&events), TaskEvent::End(_)));
+    let health: Value = control(
+        &server,
+        reqwest::Method::GET,
+        "/v1/pools/default/health",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(health["draining"], false);
+}
