@@ -388,6 +388,21 @@ impl PoolScheduler {
             .collect()
     }
 
+    /// Ends every task running on `replica` (its engine failed) and frees their slots.
+    pub fn end_replica(&mut self, replica: usize, reason: EndReason, now_ms: u64) -> Vec<Ended> {
+        let mut on_replica: Vec<TaskKey> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.life.state() == TaskState::Running && t.replica == Some(replica))
+            .map(|(k, _)| *k)
+            .collect();
+        on_replica.sort();
+        on_replica
+            .into_iter()
+            .filter_map(|key| self.finish(key, reason, now_ms).ok())
+            .collect()
+    }
+
     /// The state of a task this pool admitted.
     pub fn state(&self, key: TaskKey) -> Option<TaskState> {
         self.tasks.get(&key).map(|t| t.life.state())
@@ -568,6 +583,25 @@ mod tests {
             p.dispatch(3).is_empty(),
             "a cancelled queued task is never dispatched"
         );
+    }
+
+    #[spectrace::covers("ORCH-3043")]
+    #[test]
+    fn a_failed_replica_ends_only_its_own_running_tasks() {
+        let mut p = pool(FullPolicy::Reject, 8, 2, 2);
+        for k in 1..=4 {
+            p.admit(TaskKey(k), Priority::Interactive, 0, None);
+        }
+        let placed = p.dispatch(0);
+        let on_zero: Vec<TaskKey> = placed
+            .iter()
+            .filter(|d| d.replica == 0)
+            .map(|d| d.key)
+            .collect();
+        let ended = p.end_replica(0, EndReason::Failed, 1);
+        assert_eq!(ended.iter().map(|e| e.key).collect::<Vec<_>>(), on_zero);
+        assert_eq!(p.replicas()[0].2, 0, "slots of replica 0 are free");
+        assert_eq!(p.running(), 2, "replica 1 keeps its tasks");
     }
 
     #[spectrace::covers("ORCH-3014")]

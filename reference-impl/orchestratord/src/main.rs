@@ -20,6 +20,10 @@ struct Cli {
     /// Validate a configuration file and exit: 0 valid, 2 invalid. Starts nothing.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "addr"])]
     check_config: Option<PathBuf>,
+    /// Load every pool, run the self-test on every replica, print one line per replica and
+    /// exit: 0 when all pass, 1 otherwise. Binds no port.
+    #[arg(long, conflicts_with_all = ["addr", "check_config"])]
+    self_test: bool,
 }
 
 const BAD_CONFIG: u8 = 2;
@@ -54,6 +58,9 @@ fn main() -> ExitCode {
         },
         None => orchestratord::default_config(),
     };
+    if cli.self_test {
+        return self_test(config);
+    }
     let keys = if cli.config.is_some() {
         match orchestratord::auth::Keys::resolve(&config.auth.control_keys) {
             Ok(keys) => keys,
@@ -135,4 +142,46 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// `--self-test` (ORCH-3065).
+fn self_test(config: orchestrator_config::Config) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("orchestratord: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
+            std::io::sink(),
+        )));
+        let service = match orchestratord::service::Service::new(
+            config,
+            orchestratord::auth::Keys::default(),
+            quiet,
+        ) {
+            Ok(service) => service,
+            Err(e) => {
+                eprintln!("orchestratord: {e}");
+                return ExitCode::from(BAD_CONFIG);
+            }
+        };
+        let mut all_passed = true;
+        for (replica, result) in service.self_test_all().await {
+            match result {
+                Ok(()) => eprintln!("self-test {replica}: ok"),
+                Err(reason) => {
+                    all_passed = false;
+                    eprintln!("self-test {replica}: FAILED: {reason}");
+                }
+            }
+        }
+        if all_passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    })
 }

@@ -49,6 +49,8 @@ pub struct Pool {
     wake: Notify,
     /// When draining, the drain's deadline.
     drain: Mutex<Option<Instant>>,
+    /// Replicas being restarted after a failure.
+    restarting: Mutex<std::collections::BTreeSet<usize>>,
 }
 
 /// The model a pool serves now and one engine per replica serving it. A reload replaces the
@@ -181,6 +183,31 @@ pub fn api_priority(p: Priority) -> ApiPriority {
     }
 }
 
+/// Prompt of the replica self-test (ORCH-3064).
+pub const SELF_TEST_PROMPT: &str = "orchestratord self-test";
+/// How long a self-test may take.
+pub const SELF_TEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// First and last delay between restarts of a failed replica (ORCH-3044).
+pub const RESTART_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(10));
+
+/// Generates one token with seed 0 from a fixed prompt; `Err` says why it failed.
+pub async fn self_test(engine: &dyn Engine) -> Result<(), String> {
+    let request = Generate {
+        prompt: SELF_TEST_PROMPT.to_owned(),
+        max_tokens: 1,
+        seed: 0,
+        temperature: 0.0,
+    };
+    let mut stream = engine.generate(request);
+    match tokio::time::timeout(SELF_TEST_TIMEOUT, stream.next()).await {
+        Ok(Some(EngineEvent::Token(_))) => Ok(()),
+        Ok(Some(EngineEvent::Failed(reason))) => Err(format!("the engine failed: {reason}")),
+        Ok(Some(EngineEvent::Stopped) | None) => Err("the engine produced no token".to_owned()),
+        Err(_) => Err(format!("no token within {} s", SELF_TEST_TIMEOUT.as_secs())),
+    }
+}
+
 /// Loads one replica's engine for `model`: checks the model file and its checksum first
 /// (ORCH-3050, ORCH-3052). Errors name the pool and the reason.
 fn load_engine(
@@ -250,6 +277,7 @@ impl Service {
                     scheduler: Mutex::new(scheduler),
                     wake: Notify::new(),
                     drain: Mutex::new(None),
+                    restarting: Mutex::new(std::collections::BTreeSet::new()),
                 }),
             );
         }
@@ -514,6 +542,17 @@ impl Service {
         lock(&self.tasks).by_id.len()
     }
 
+    /// Runs the self-test on every replica of every pool (ORCH-3065): `(replica id, result)`.
+    pub async fn self_test_all(&self) -> Vec<(String, Result<(), String>)> {
+        let mut results = Vec::new();
+        for (id, pool) in &self.pools {
+            for (replica, engine) in pool.loaded().engines.iter().enumerate() {
+                results.push((format!("{id}-{replica}"), self_test(engine.as_ref()).await));
+            }
+        }
+        results
+    }
+
     /// Checks every replica's engine once and sets its readiness (ORCH-3015).
     pub async fn check_health(&self) {
         for pool in self.pools.values() {
@@ -523,10 +562,91 @@ impl Service {
 
     async fn check_pool(&self, pool: &Pool) {
         for (replica, engine) in pool.loaded().engines.iter().enumerate() {
-            let healthy = engine.health().await;
-            lock(&pool.scheduler).set_ready(replica, healthy);
+            if lock(&pool.restarting).contains(&replica) {
+                continue;
+            }
+            let was_ready = lock(&pool.scheduler)
+                .replicas()
+                .get(replica)
+                .is_some_and(|r| r.0);
+            let mut ready = engine.health().await;
+            // A replica turns ready only after passing its self-test (ORCH-3064).
+            if ready
+                && !was_ready
+                && let Err(reason) = self_test(engine.as_ref()).await
+            {
+                self.log_replica(pool, replica, "self-test failed", &reason);
+                ready = false;
+            }
+            lock(&pool.scheduler).set_ready(replica, ready);
         }
         pool.wake.notify_one();
+    }
+
+    fn log_replica(&self, pool: &Pool, replica: usize, msg: &str, reason: &str) {
+        self.logger.log(
+            "warn",
+            msg,
+            serde_json::Map::from_iter([
+                ("pool".to_owned(), serde_json::json!(pool.config.id)),
+                (
+                    "replica_id".to_owned(),
+                    serde_json::json!(format!("{}-{replica}", pool.config.id)),
+                ),
+                ("reason".to_owned(), serde_json::json!(reason)),
+            ]),
+        );
+    }
+
+    /// The replica's engine failed: every task running on it ends with `ENGINE_ERROR`, the
+    /// replica turns unready and is restarted with exponential backoff until a new engine is
+    /// healthy and passes its self-test (ORCH-3043, ORCH-3044).
+    fn replica_failed(self: &Arc<Self>, pool: &Arc<Pool>, replica: usize, reason: &str) {
+        {
+            let mut scheduler = lock(&pool.scheduler);
+            scheduler.set_ready(replica, false);
+            for ended in scheduler.end_replica(replica, EndReason::Failed, self.now_ms()) {
+                self.close_ended(&pool.config.id, ended);
+            }
+        }
+        self.log_replica(pool, replica, "replica failed", reason);
+        if !lock(&pool.restarting).insert(replica) {
+            return;
+        }
+        let (service, pool) = (Arc::clone(self), Arc::clone(pool));
+        tokio::spawn(async move {
+            let mut backoff = RESTART_BACKOFF.0;
+            loop {
+                tokio::time::sleep(backoff).await;
+                let loaded = pool.loaded();
+                match load_engine(&pool.config, &loaded.model) {
+                    Ok(engine) if engine.health().await => match self_test(engine.as_ref()).await {
+                        Ok(()) => {
+                            let mut engines = loaded.engines.clone();
+                            if let Some(slot) = engines.get_mut(replica) {
+                                *slot = engine;
+                            }
+                            *pool.loaded.write().unwrap_or_else(PoisonError::into_inner) =
+                                Arc::new(Loaded {
+                                    model: loaded.model.clone(),
+                                    engines,
+                                });
+                            lock(&pool.restarting).remove(&replica);
+                            lock(&pool.scheduler).set_ready(replica, true);
+                            pool.wake.notify_one();
+                            service.log_replica(&pool, replica, "replica restarted", "ready again");
+                            return;
+                        }
+                        Err(reason) => {
+                            service.log_replica(&pool, replica, "restart self-test failed", &reason)
+                        }
+                    },
+                    Ok(_) => service.log_replica(&pool, replica, "restart failed", "unhealthy"),
+                    Err(reason) => service.log_replica(&pool, replica, "restart failed", &reason),
+                }
+                backoff = (backoff * 2).min(RESTART_BACKOFF.1);
+            }
+        });
     }
 
     async fn health_loop(self: Arc<Self>, pool: Arc<Pool>) {
@@ -1122,7 +1242,12 @@ impl Service {
                     task.log
                         .close(error_event(ErrorCode::EngineError, &message, true));
                     *lock(&task.ended_at) = Some(Instant::now());
+                    self.count_finished(&pool_id, TaskState::Failed);
+                    self.log_end(&task, TaskState::Failed, Some(replica));
                 }
+                drop(scheduler);
+                self.replica_failed(&pool, replica, &message);
+                scheduler = lock(&pool.scheduler);
             }
             Outcome::Timeout(code) => {
                 if scheduler.finish(task.key, EndReason::Failed, now).is_ok() {

@@ -191,3 +191,26 @@ fn a_model_that_cannot_load_stops_start_up() {
     assert!(!stderr.contains("listening"));
     std::fs::remove_file(config).unwrap();
 }
+
+#[spectrace::covers("ORCH-3065", kind = "e2e")]
+#[test]
+fn self_test_reports_every_replica() {
+    let ok = orchestratord(&["--self-test"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("self-test default-0: ok"));
+    let config = std::env::temp_dir().join(format!("orchd-selftest-{}.yaml", std::process::id()));
+    std::fs::write(
+        &config,
+        "pools:\n  - id: good\n    engine:\n      kind: sim\n    model:\n      name: m\n  - id: bad\n    engine:\n      kind: sim\n      fail_after_tokens: 0\n    model:\n      name: m\n    replicas: 2\n",
+    )
+    .unwrap();
+    let out = orchestratord(&["--self-test", "--config", &config.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("self-test good-0: ok"), "{stderr}");
+    assert!(
+        stderr.contains("self-test bad-0: FAILED") && stderr.contains("self-test bad-1: FAILED"),
+        "{stderr}"
+    );
+    std::fs::remove_file(config).unwrap();
+}

@@ -1928,3 +1928,108 @@ async fn a_successful_reload_ends_a_drain() {
     .unwrap();
     assert_eq!(health["draining"], false);
 }
+
+#[spectrace::covers("ORCH-3043", "ORCH-3044", "ORCH-3045", kind = "e2e")]
+#[tokio::test]
+async fn a_failed_engine_ends_its_tasks_and_its_replica_restarts() {
+    let server = start(&pool_yaml(
+        "slots: 2",
+        "token_delay_ms: 30\n      fail_after_tokens: 4",
+        "",
+    ))
+    .await;
+    let first = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 50}),
+    )
+    .await;
+    wait_running(&server, &first).await;
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    let second = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "q", "max_tokens": 50}),
+    )
+    .await;
+    let (a, b) = tokio::join!(
+        typed_stream(&server, first["task_id"].as_str().unwrap()),
+        typed_stream(&server, second["task_id"].as_str().unwrap())
+    );
+    for events in [&a, &b] {
+        let TaskEvent::Error(error) = terminal(events) else {
+            panic!("{events:?}")
+        };
+        assert_eq!(error.code, ErrorCode::EngineError);
+        assert!(error.retriable);
+    }
+    assert_eq!(
+        tokens(&a).len(),
+        4,
+        "the failing task got exactly its tokens, no replay"
+    );
+    assert!(
+        tokens(&b).len() < 4,
+        "the other task on the replica ended with it"
+    );
+    // The replica turns unready, then ready again after its restart.
+    let mut seen_unready = false;
+    let mut ready_again = false;
+    for _ in 0..200 {
+        let health: Value = control(
+            &server,
+            reqwest::Method::GET,
+            "/v1/pools/default/health",
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        if health["replicas_ready"] == 0 {
+            seen_unready = true;
+        } else if seen_unready {
+            ready_again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        seen_unready && ready_again,
+        "unready {seen_unready}, ready again {ready_again}"
+    );
+    let next = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "p", "max_tokens": 2}),
+    )
+    .await;
+    assert!(matches!(
+        terminal(&typed_stream(&server, next["task_id"].as_str().unwrap()).await),
+        TaskEvent::End(_)
+    ));
+}
+
+#[spectrace::covers("ORCH-3064", kind = "e2e")]
+#[tokio::test]
+async fn a_replica_that_fails_its_self_test_never_turns_ready() {
+    let server = start(&pool_yaml("slots: 1", "fail_after_tokens: 0", "")).await;
+    error_body(
+        enqueue(
+            &server,
+            json!({"pool": "default", "prompt": "p", "max_tokens": 1}),
+        )
+        .await,
+        503,
+        "POOL_UNAVAILABLE",
+    )
+    .await;
+    let health: Value = control(
+        &server,
+        reqwest::Method::GET,
+        "/v1/pools/default/health",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(health["ready"], false);
+}
