@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Both servers run as child processes of this one (so their peak RSS is their own) on
-//! loopback ports, and are driven by the same client code in the same run:
+//! loopback ports, pinned to CPU 0 with `taskset` when there are two CPUs or more (run the load
+//! generator itself on CPU 1, as `cargo xtask bench server` does), and are driven by the same
+//! client code in the same run:
 //!
 //! 1. **Throughput**: 32 closed-loop clients enqueue a task of 256 tokens and read its event
 //!    stream to the end, against orchestratord (zero-delay `sim` pool) and against the baseline,
@@ -115,6 +117,11 @@ async fn baseline_server(addr: SocketAddr) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Same socket options as orchestratord.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     match axum::serve(listener, app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
@@ -156,6 +163,17 @@ fn rss_field(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// `(server cpu, client cpu)` when `taskset` exists and there are at least two CPUs.
+fn pinning() -> Option<(usize, usize)> {
+    let cpus = std::thread::available_parallelism().ok()?.get();
+    let taskset = Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    (cpus >= 2 && taskset.is_ok_and(|s| s.success())).then_some((0, 1))
+}
+
 fn free_port() -> Option<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
     Some(listener.local_addr().ok()?.port())
@@ -184,7 +202,17 @@ async fn start_orchestratord(binary: &str, config: &str) -> Result<Server, Strin
         std::process::id()
     ));
     std::fs::write(&path, config).map_err(|e| e.to_string())?;
-    let child = Command::new(binary)
+    // Server and load generator on separate cores when the machine allows it (`taskset`), so
+    // neither's scheduling delays show up in the other's numbers.
+    let mut command = match pinning() {
+        Some((server_cpu, _)) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &server_cpu.to_string(), binary]);
+            c
+        }
+        None => Command::new(binary),
+    };
+    let child = command
         .arg("--config")
         .arg(&path)
         .arg("--addr")
@@ -208,7 +236,16 @@ async fn start_orchestratord(binary: &str, config: &str) -> Result<Server, Strin
 async fn start_baseline() -> Result<Server, String> {
     let port = free_port().ok_or("no free port")?;
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let child = Command::new(me)
+    // Pinned like orchestratord, so the two servers get the same CPU.
+    let mut command = match pinning() {
+        Some((server_cpu, _)) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(server_cpu.to_string()).arg(me);
+            c
+        }
+        None => Command::new(me),
+    };
+    let child = command
         .arg("--baseline-server")
         .arg(format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -297,51 +334,71 @@ async fn throughput(base: &str, duration: Duration) -> (f64, f64, u64) {
     )
 }
 
-/// Latencies (ms) of enqueue requests sent at `rate` per second for `duration` (open loop), with
-/// the statuses seen.
+/// Latencies (ms) of enqueue requests sent at `rate` per second for `duration` (open loop), the
+/// statuses seen, and the rate achieved. Requests go over `IN_FLIGHT` persistent HTTP/1.1
+/// connections driven by hyper directly, with one body serialized once: the less the client
+/// spends per request, the less of itself it measures. A request that finds no free connection
+/// waits for one, and that wait counts in its latency.
 async fn open_loop(
     base: &str,
     rate: u64,
     duration: Duration,
     max_tokens: u64,
 ) -> (Vec<f64>, Vec<u16>, f64) {
-    // HTTP/1.1 keep-alive connections, one per request in flight, and a body serialized once:
-    // the less the client spends per request, the less it distorts what it measures.
-    let client = reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(IN_FLIGHT)
-        .build()
-        .map_err(|e| e.to_string());
-    let Ok(client) = client else {
+    let Some(addr) = base.strip_prefix("http://").map(str::to_owned) else {
         return (Vec::new(), Vec::new(), 0.0);
     };
+    let (free_tx, free_rx) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..IN_FLIGHT {
+        let Ok(stream) = tokio::net::TcpStream::connect(&addr).await else {
+            return (Vec::new(), Vec::new(), 0.0);
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok((sender, connection)) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
+        else {
+            return (Vec::new(), Vec::new(), 0.0);
+        };
+        tokio::spawn(connection);
+        let _ = free_tx.send(sender);
+    }
+    let free_rx = Arc::new(tokio::sync::Mutex::new(free_rx));
     let body = bytes_body(max_tokens);
-    let started = Instant::now();
     let interval = Duration::from_nanos(1_000_000_000 / rate.max(1));
     let total = (duration.as_secs_f64() * rate as f64) as u64;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    // At most IN_FLIGHT requests at once, so the client's own connection churn does not become
-    // the thing measured; the rate actually achieved is reported.
-    let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let started = Instant::now();
     let mut handles = Vec::with_capacity(total as usize);
     for _ in 0..total {
         ticker.tick().await;
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            break;
-        };
-        let (client, url, body) = (client.clone(), format!("{base}/v1/tasks"), body.clone());
+        let (free_rx, free_tx, body, host) = (
+            Arc::clone(&free_rx),
+            free_tx.clone(),
+            body.clone(),
+            addr.clone(),
+        );
         handles.push(tokio::spawn(async move {
             let sent = Instant::now();
-            let status = client
-                .post(url)
+            let Some(mut sender) = free_rx.lock().await.recv().await else {
+                return (0.0, 0);
+            };
+            let request = hyper::Request::post("/v1/tasks")
+                .header("host", host)
                 .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-                .unwrap_or(0);
-            drop(permit);
+                .body(http_body_util::Full::new(body));
+            let status = match request {
+                Ok(request) => match sender.send_request(request).await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+                        status
+                    }
+                    Err(_) => 0,
+                },
+                Err(_) => 0,
+            };
+            let _ = free_tx.send(sender);
             (sent.elapsed().as_secs_f64() * 1000.0, status)
         }));
     }
@@ -372,9 +429,9 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[rank.min(values.len() - 1)]
 }
 
-fn pool_config(slots: u32, delay_ms: u64, capacity: u32) -> String {
+fn pool_config(slots: u32, engine: &str, capacity: u32) -> String {
     format!(
-        "pools:\n  - id: bench\n    engine:\n      kind: sim\n      token_delay_ms: {delay_ms}\n    model:\n      name: sim-bench\n    slots: {slots}\n    queue:\n      capacity:\n        interactive: {capacity}\n        batch: {capacity}\ntimeouts:\n  stream_open_ms: 600000\n"
+        "pools:\n  - id: bench\n    engine:\n      kind: sim\n      {engine}\n    model:\n      name: sim-bench\n    slots: {slots}\n    queue:\n      capacity:\n        interactive: {capacity}\n        batch: {capacity}\ntimeouts:\n  stream_open_ms: 600000\n  token_idle_ms: 600000\n"
     )
 }
 
@@ -402,7 +459,8 @@ async fn run(binary: &str, duration: Duration) -> Result<bool, String> {
     let (base_tasks, base_tokens, base_failures) = throughput(&baseline.base, duration).await;
     let baseline_rss = baseline.peak_rss_kib();
     drop(baseline);
-    let orchestrator = start_orchestratord(binary, &pool_config(64, 0, 4096)).await?;
+    let orchestrator =
+        start_orchestratord(binary, &pool_config(64, "token_delay_ms: 0", 4096)).await?;
     let (tasks, tokens, failures) = throughput(&orchestrator.base, duration).await;
     let throughput_rss = orchestrator.peak_rss_kib();
     let ratio = tasks / base_tasks;
@@ -437,8 +495,8 @@ async fn run(binary: &str, duration: Duration) -> Result<bool, String> {
         "== overload: 10,000 requests/s against a full queue ({} s)",
         duration.as_secs()
     );
-    let full = start_orchestratord(binary, &pool_config(1, 60_000, 1)).await?;
-    // Fill the slot and the queue.
+    let full = start_orchestratord(binary, &pool_config(1, "hang_after_tokens: 1", 1)).await?;
+    // Fill the slot (its task hangs after one token) and the queue.
     let client = reqwest::Client::new();
     for _ in 0..2 {
         let body = json!({"pool": "bench", "prompt": "p", "max_tokens": 1000});
@@ -473,6 +531,10 @@ async fn run(binary: &str, duration: Duration) -> Result<bool, String> {
         (
             format!("admission p99 <= 1 ms at 1,000 tasks/s ({p99:.3} ms)"),
             p99 <= 1.0,
+        ),
+        (
+            format!("overload answered with 429 ({:.1} %)", share_429 * 100.0),
+            share_429 >= 0.99,
         ),
         (
             format!("429 p99 <= 1 ms at 10x overload ({p99_429:.3} ms)"),

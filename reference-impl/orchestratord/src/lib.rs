@@ -91,12 +91,18 @@ pub async fn app_with_logger(
     Ok((service, router))
 }
 
-/// Serves on `listener` until the future `shutdown` completes.
+/// Serves on `listener` until the future `shutdown` completes. Connections use `TCP_NODELAY`:
+/// each SSE event and each small answer goes out at once instead of waiting for Nagle's
+/// algorithm and the peer's delayed acknowledgement.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

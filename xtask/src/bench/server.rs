@@ -27,15 +27,26 @@ pub fn run(workspace: &Workspace, seconds: u64) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let orchestratord = workspace.binary("release", "orchestratord");
-    let mut bench = workspace.command(
-        workspace.binary("release", "orchestrator-bench"),
-        [
-            "--orchestratord".as_ref(),
-            orchestratord.as_os_str(),
-            "--seconds".as_ref(),
-            seconds.to_string().as_ref(),
-        ],
-    );
+    let bench_binary = workspace.binary("release", "orchestrator-bench");
+    let seconds = seconds.to_string();
+    let args: [&std::ffi::OsStr; 4] = [
+        "--orchestratord".as_ref(),
+        orchestratord.as_os_str(),
+        "--seconds".as_ref(),
+        seconds.as_ref(),
+    ];
+    // The load generator runs on CPU 1 and the servers on CPU 0 (the generator pins them), so
+    // neither's scheduling shows up in the other's latencies.
+    let mut bench = if can_pin() {
+        let mut command = workspace.command(
+            "taskset",
+            ["-c".as_ref(), "1".as_ref(), bench_binary.as_os_str()],
+        );
+        command.args(args);
+        command
+    } else {
+        workspace.command(&bench_binary, args)
+    };
     println!("==> run: {}", workspace.display(&bench));
     match run_streaming(&mut bench) {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,4 +55,15 @@ pub fn run(workspace: &Workspace, seconds: u64) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// True when `taskset` exists and the machine has at least two CPUs.
+fn can_pin() -> bool {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let taskset = std::process::Command::new("taskset")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    cpus >= 2 && taskset.is_ok_and(|status| status.success())
 }
