@@ -56,10 +56,46 @@ pub struct TaskFields {
     pub engine_version: Option<String>,
 }
 
+/// An in-memory log, readable while the logger writes to it.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Logger {
     /// A logger writing to `sink`.
     pub fn new(sink: Sink) -> Self {
         Self { sink }
+    }
+
+    /// A logger that drops everything (tests, `--self-test`).
+    pub fn discard() -> Self {
+        Self::new(Arc::new(Mutex::new(std::io::sink())))
+    }
+
+    /// A logger writing into memory, and the handle to read it.
+    pub fn captured() -> (Self, Captured) {
+        let captured = Captured::default();
+        (Self::new(Arc::new(Mutex::new(captured.clone()))), captured)
     }
 
     /// Writes one line; a failing sink never stops the server.
@@ -105,24 +141,10 @@ impl Logger {
 mod tests {
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[spectrace::covers("ORCH-3027")]
     #[test]
     fn one_json_object_per_line_with_every_field() {
-        let buffer = Buffer::default();
-        let logger = Logger::new(Arc::new(Mutex::new(buffer.clone())));
+        let (logger, captured) = Logger::captured();
         logger.task(
             "task admitted",
             &TaskFields {
@@ -134,7 +156,7 @@ mod tests {
                 ..TaskFields::default()
             },
         );
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         assert_eq!(text.lines().count(), 1);
         let line: Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(line["msg"], "task admitted");

@@ -83,12 +83,9 @@ fn main() -> ExitCode {
             return ExitCode::from(BAD_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("orchestratord: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let (service, router) = match orchestratord::app(config, keys).await {
@@ -146,17 +143,12 @@ async fn wait_for_signal() {
 
 /// `--self-test` (ORCH-3065).
 fn self_test(config: orchestrator_config::Config) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("orchestratord: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
-        let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
-            std::io::sink(),
-        )));
+        let quiet = orchestratord::log::Logger::discard();
         let service = match orchestratord::service::Service::new(
             config,
             orchestratord::auth::Keys::default(),
@@ -183,5 +175,13 @@ fn self_test(config: orchestrator_config::Config) -> ExitCode {
         } else {
             ExitCode::FAILURE
         }
+    })
+}
+
+/// The async runtime, or the exit code when it cannot start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("orchestratord: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
     })
 }

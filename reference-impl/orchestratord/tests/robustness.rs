@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
@@ -12,7 +10,7 @@ use tower::ServiceExt;
 
 async fn router() -> axum::Router {
     let config = orchestratord::default_config();
-    let quiet = orchestratord::log::Logger::new(Arc::new(Mutex::new(std::io::sink())));
+    let quiet = orchestratord::log::Logger::discard();
     let (_service, router) =
         orchestratord::app_with_logger(config, orchestratord::auth::Keys::new(["k"]), quiet)
             .await

@@ -32,9 +32,7 @@ impl Drop for Server {
 async fn start(yaml: &str) -> Server {
     let config = orchestrator_config::load_yaml(yaml).unwrap();
     let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
-    let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
-        std::io::sink(),
-    )));
+    let quiet = orchestratord::log::Logger::discard();
     let (_service, router) = orchestratord::app_with_logger(config, keys, quiet)
         .await
         .unwrap();
@@ -886,9 +884,7 @@ async fn metrics_need_the_control_key() {
 async fn without_a_control_key_the_control_plane_is_closed() {
     let config =
         orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
-    let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
-        std::io::sink(),
-    )));
+    let quiet = orchestratord::log::Logger::discard();
     let (_service, router) =
         orchestratord::app_with_logger(config, orchestratord::auth::Keys::default(), quiet)
             .await
@@ -1077,27 +1073,10 @@ async fn the_metrics_match_the_contract_exactly() {
     );
 }
 
-/// A log sink the test can read.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[spectrace::covers("ORCH-3027", "ORCH-3034", "ORCH-3041", kind = "e2e")]
 #[tokio::test]
 async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
-    let captured = Captured::default();
-    let logger = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
-        captured.clone(),
-    )));
+    let (logger, captured) = orchestratord::log::Logger::captured();
     let config =
         orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
     let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
@@ -1126,7 +1105,7 @@ async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
     typed_stream(&server, id).await;
     let _ = scrape(&server, Some("wrong-key")).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -1486,9 +1465,7 @@ async fn a_pool_without_a_ready_replica_answers_503_and_readyz_names_it() {
 async fn ended_tasks_stay_readable_until_swept() {
     let config =
         orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
-    let quiet = orchestratord::log::Logger::new(std::sync::Arc::new(std::sync::Mutex::new(
-        std::io::sink(),
-    )));
+    let quiet = orchestratord::log::Logger::discard();
     let (service, router) =
         orchestratord::app_with_logger(config, orchestratord::auth::Keys::default(), quiet)
             .await
