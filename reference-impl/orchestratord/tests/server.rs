@@ -1156,7 +1156,7 @@ async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
     );
 }
 
-/// The stream with its unstable parts (task id, timings) replaced by placeholders.
+/// The stream with its unstable parts (task id, timings) replaced by fixed markers.
 fn canonical(transcript: &str, task_id: &str) -> String {
     transcript
         .split("\n\n")
