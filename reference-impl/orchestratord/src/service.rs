@@ -89,9 +89,15 @@ pub struct Task {
     pub log: EventLog,
     /// Correlation id of the enqueue request.
     pub correlation_id: String,
-    admitted_at: Instant,
     stream_opened: Mutex<bool>,
     ended_at: Mutex<Option<Instant>>,
+}
+
+impl Task {
+    /// True when the task ended at least `retention` ago.
+    fn ended_longer_ago_than(&self, retention: Duration) -> bool {
+        lock(&self.ended_at).is_some_and(|at| at.elapsed() >= retention)
+    }
 }
 
 /// An admitted task, as the enqueue response reports it.
@@ -519,7 +525,7 @@ impl Service {
             let old: Vec<Arc<Task>> = registry
                 .by_id
                 .values()
-                .filter(|t| lock(&t.ended_at).is_some_and(|at| at.elapsed() >= retention))
+                .filter(|t| t.ended_longer_ago_than(retention))
                 .cloned()
                 .collect();
             for task in &old {
@@ -832,7 +838,6 @@ impl Service {
             tokens_in,
             log: EventLog::new(),
             correlation_id: request.correlation_id.clone(),
-            admitted_at: Instant::now(),
             stream_opened: Mutex::new(false),
             ended_at: Mutex::new(None),
         });
@@ -872,25 +877,11 @@ impl Service {
         });
     }
 
-    /// The task with this public id; a task that ended more than [`RETENTION`] ago is
-    /// forgotten.
+    /// The task with this public id, unless it ended more than [`RETENTION`] ago.
     pub fn task(&self, id: &str) -> Option<Arc<Task>> {
-        let forgotten = {
-            let mut registry = lock(&self.tasks);
-            let task = registry.by_id.get(id).cloned()?;
-            let expired = lock(&task.ended_at).is_some_and(|at| at.elapsed() > RETENTION);
-            if !expired {
-                return Some(task);
-            }
-            registry.by_id.remove(id);
-            registry.by_key.remove(&task.key);
-            task
-        };
-        // The registry lock is released before the scheduler's (lock order: scheduler first).
-        if let Some(pool) = self.pools.get(&forgotten.pool) {
-            lock(&pool.scheduler).forget(forgotten.key);
-        }
-        None
+        // A task past its retention reads as gone; the sweep removes it for good.
+        let task = lock(&self.tasks).by_id.get(id).cloned()?;
+        (!task.ended_longer_ago_than(RETENTION)).then_some(task)
     }
 
     /// A task's state and tokens so far.
@@ -995,8 +986,12 @@ impl Service {
             ),
             EndReason::Completed => return,
         };
-        task.log.close(error_event(code, message, retriable));
-        *lock(&task.ended_at) = Some(Instant::now());
+        self.seal(
+            &task,
+            error_event(code, message, retriable),
+            ended.reason.state(),
+            ended.replica,
+        );
         let priority = priority_name(task.priority);
         if ended.replica.is_none() {
             let why = match ended.reason {
@@ -1010,8 +1005,17 @@ impl Service {
                 .get_or_create(&metrics::reason(pool, priority, why))
                 .inc();
         }
-        self.count_finished(pool, ended.reason.state());
-        self.log_end(&task, ended.reason.state(), ended.replica);
+    }
+
+    /// Everything that happens once when a task ends, whoever ended it: the terminal event, the
+    /// end time, the finished metric, the end log line, and the refund of the session tokens it
+    /// did not generate. Called by whoever moved the task to its terminal state in the scheduler,
+    /// with that scheduler locked.
+    fn seal(&self, task: &Task, terminal: StreamEvent, state: TaskState, replica: Option<usize>) {
+        task.log.close(terminal);
+        *lock(&task.ended_at) = Some(Instant::now());
+        self.count_finished(&task.pool, state);
+        self.log_end(task, state, replica);
         if let Some(session) = &task.session {
             let unused = task.request.max_tokens.saturating_sub(task.log.tokens());
             lock(&self.sessions).refund(session, unused);
@@ -1231,19 +1235,14 @@ impl Service {
                         replica_id: format!("{}-{replica}", pool.config.id),
                     };
                     let data = serde_json::to_string(&end).unwrap_or_default();
-                    task.log.close(StreamEvent { name: "end", data });
-                    *lock(&task.ended_at) = Some(Instant::now());
-                    self.count_finished(&pool_id, TaskState::Completed);
-                    self.log_end(&task, TaskState::Completed, Some(replica));
+                    let terminal = StreamEvent { name: "end", data };
+                    self.seal(&task, terminal, TaskState::Completed, Some(replica));
                 }
             }
             Outcome::EngineFailed(message) => {
                 if scheduler.finish(task.key, EndReason::Failed, now).is_ok() {
-                    task.log
-                        .close(error_event(ErrorCode::EngineError, &message, true));
-                    *lock(&task.ended_at) = Some(Instant::now());
-                    self.count_finished(&pool_id, TaskState::Failed);
-                    self.log_end(&task, TaskState::Failed, Some(replica));
+                    let terminal = error_event(ErrorCode::EngineError, &message, true);
+                    self.seal(&task, terminal, TaskState::Failed, Some(replica));
                 }
                 drop(scheduler);
                 self.replica_failed(&pool, replica, &message);
@@ -1255,24 +1254,17 @@ impl Service {
                         ErrorCode::TimeoutWall => "the task ran longer than timeouts.task_wall_ms",
                         _ => "no token arrived within timeouts.token_idle_ms",
                     };
-                    task.log.close(error_event(code, message, true));
-                    *lock(&task.ended_at) = Some(Instant::now());
-                    self.count_finished(&pool_id, TaskState::Failed);
-                    self.log_end(&task, TaskState::Failed, Some(replica));
+                    self.seal(
+                        &task,
+                        error_event(code, message, true),
+                        TaskState::Failed,
+                        Some(replica),
+                    );
                 }
             }
         }
         drop(scheduler);
-        if let Some(session) = &task.session {
-            let unused = task.request.max_tokens.saturating_sub(produced);
-            lock(&self.sessions).refund(session, unused);
-        }
         pool.wake.notify_one();
-    }
-
-    /// How long ago the task was admitted.
-    pub fn task_age_ms(task: &Task) -> u64 {
-        task.admitted_at.elapsed().as_millis() as u64
     }
 }
 
