@@ -25,6 +25,23 @@ impl Default for Logger {
     }
 }
 
+/// The names of the task fields every task event carries (ORCH-3027).
+pub const TASK_FIELDS: [&str; 13] = [
+    "task_id",
+    "correlation_id",
+    "pool",
+    "priority",
+    "session_id",
+    "replica_id",
+    "queue_position",
+    "predicted_start_ms",
+    "tokens_in",
+    "tokens_out",
+    "outcome",
+    "engine",
+    "engine_version",
+];
+
 /// The fields of a task event (ORCH-3027).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFields {
@@ -164,21 +181,7 @@ mod tests {
         assert!(line["ts"].as_str().unwrap().ends_with('Z'));
         assert_eq!(line["queue_position"], 3);
         assert_eq!(line["replica_id"], Value::Null);
-        for field in [
-            "task_id",
-            "correlation_id",
-            "pool",
-            "priority",
-            "session_id",
-            "replica_id",
-            "queue_position",
-            "predicted_start_ms",
-            "tokens_in",
-            "tokens_out",
-            "outcome",
-            "engine",
-            "engine_version",
-        ] {
+        for field in TASK_FIELDS {
             assert!(line.get(field).is_some(), "{field}");
         }
     }

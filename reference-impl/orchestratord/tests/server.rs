@@ -30,10 +30,20 @@ impl Drop for Server {
 }
 
 async fn start(yaml: &str) -> Server {
-    let config = orchestrator_config::load_yaml(yaml).unwrap();
     let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
-    let quiet = orchestratord::log::Logger::discard();
-    let (_service, router) = orchestratord::app_with_logger(config, keys, quiet)
+    start_app(yaml, keys, orchestratord::log::Logger::discard())
+        .await
+        .1
+}
+
+/// A server with the given keys and logger, and its service for direct inspection.
+async fn start_app(
+    yaml: &str,
+    keys: orchestratord::auth::Keys,
+    logger: orchestratord::log::Logger,
+) -> (std::sync::Arc<orchestratord::service::Service>, Server) {
+    let config = orchestrator_config::load_yaml(yaml).unwrap();
+    let (service, router) = orchestratord::app_with_logger(config, keys, logger)
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -42,10 +52,13 @@ async fn start(yaml: &str) -> Server {
     tokio::spawn(orchestratord::serve(listener, router, async move {
         let _ = stopped.await;
     }));
-    Server {
-        base,
-        stop: Some(stop),
-    }
+    (
+        service,
+        Server {
+            base,
+            stop: Some(stop),
+        },
+    )
 }
 
 async fn default_server() -> Server {
@@ -105,6 +118,26 @@ async fn wait_running(server: &Server, task: &Value) {
     panic!("task {id} was never dispatched");
 }
 
+/// Polls the task until its state is `state` (or about 2 s pass); its last status.
+async fn wait_for_state(server: &Server, id: &str, state: &str) -> Value {
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = http()
+            .get(format!("{}/v1/tasks/{id}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["state"] == state {
+            break;
+        }
+    }
+    status
+}
+
 /// Reads a whole event stream as raw text.
 async fn raw_stream(server: &Server, task_id: &str) -> String {
     http()
@@ -143,6 +176,14 @@ fn tokens(events: &[TaskEvent]) -> Vec<String> {
 
 fn terminal(events: &[TaskEvent]) -> &TaskEvent {
     events.last().unwrap()
+}
+
+/// The code of the stream's terminal `error` event (panics when the stream did not end in one).
+fn error_code(events: &[TaskEvent]) -> ErrorCode {
+    let TaskEvent::Error(error) = terminal(events) else {
+        panic!("{events:?}")
+    };
+    error.code
 }
 
 #[spectrace::covers("ORCH-2001", "ORCH-2009", kind = "e2e")]
@@ -297,10 +338,7 @@ async fn drop_lru_evicts_the_oldest_queued_task() {
     let newer = enqueue_ok(&server, body).await;
     assert_eq!(newer["queue_position"], 0);
     let events = typed_stream(&server, victim["task_id"].as_str().unwrap()).await;
-    let TaskEvent::Error(error) = terminal(&events) else {
-        panic!("{events:?}")
-    };
-    assert_eq!(error.code, ErrorCode::QueueEvicted);
+    assert_eq!(error_code(&events), ErrorCode::QueueEvicted);
     assert!(tokens(&events).is_empty());
 }
 
@@ -323,10 +361,7 @@ async fn shed_low_priority_sheds_batch_work_under_interactive_pressure() {
     )
     .await;
     let events = typed_stream(&server, batch["task_id"].as_str().unwrap()).await;
-    let TaskEvent::Error(error) = terminal(&events) else {
-        panic!("{events:?}")
-    };
-    assert_eq!(error.code, ErrorCode::ShedLowPriority);
+    assert_eq!(error_code(&events), ErrorCode::ShedLowPriority);
     // A full interactive queue refuses under this policy.
     enqueue_ok(
         &server,
@@ -382,10 +417,7 @@ async fn cancel_while_streaming_stops_tokens_and_is_idempotent() {
     while let Some(event) = stream.next().await {
         seen.push(event.unwrap());
     }
-    let TaskEvent::Error(error) = terminal(&seen) else {
-        panic!("{seen:?}")
-    };
-    assert_eq!(error.code, ErrorCode::Cancelled);
+    assert_eq!(error_code(&seen), ErrorCode::Cancelled);
     assert!(!seen[..seen.len() - 1].iter().any(TaskEvent::is_terminal));
     let tokens_before = tokens(&seen).len();
     assert!(tokens_before < 200);
@@ -433,10 +465,7 @@ async fn cancel_while_queued_and_of_a_finished_task() {
     assert_eq!(cancel(&server, id).await["state"], "cancelled");
     let events = typed_stream(&server, id).await;
     assert!(matches!(events.first(), Some(TaskEvent::Started(_))));
-    let TaskEvent::Error(error) = terminal(&events) else {
-        panic!("{events:?}")
-    };
-    assert_eq!(error.code, ErrorCode::Cancelled);
+    assert_eq!(error_code(&events), ErrorCode::Cancelled);
     assert!(
         tokens(&events).is_empty(),
         "a cancelled queued task never runs"
@@ -485,22 +514,7 @@ async fn a_disconnect_while_queued_cancels_the_task() {
         Some(Ok(TaskEvent::Started(_)))
     ));
     drop(stream);
-    let mut state = Value::Null;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let status: Value = http()
-            .get(format!("{}/v1/tasks/{id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        state = status["state"].clone();
-        if state == "cancelled" {
-            break;
-        }
-    }
+    let state = wait_for_state(&server, &id, "cancelled").await["state"].clone();
     assert_eq!(state, "cancelled");
 }
 
@@ -882,20 +896,13 @@ async fn metrics_need_the_control_key() {
 #[spectrace::covers("ORCH-3039", kind = "e2e")]
 #[tokio::test]
 async fn without_a_control_key_the_control_plane_is_closed() {
-    let config =
-        orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
-    let quiet = orchestratord::log::Logger::discard();
-    let (_service, router) =
-        orchestratord::app_with_logger(config, orchestratord::auth::Keys::default(), quiet)
-            .await
-            .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(orchestratord::serve(
-        listener,
-        router,
-        futures::future::pending(),
-    ));
+    let (_service, server) = start_app(
+        &pool_yaml("slots: 1", "token_delay_ms: 0", ""),
+        orchestratord::auth::Keys::default(),
+        orchestratord::log::Logger::discard(),
+    )
+    .await;
+    let base = server.base.clone();
     for key in [None, Some("anything")] {
         let mut request = http().get(format!("{base}/metrics"));
         if let Some(key) = key {
@@ -1077,22 +1084,13 @@ async fn the_metrics_match_the_contract_exactly() {
 #[tokio::test]
 async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
     let (logger, captured) = orchestratord::log::Logger::captured();
-    let config =
-        orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
     let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
-    let (_service, router) = orchestratord::app_with_logger(config, keys, logger)
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = Server {
-        base: format!("http://{}", listener.local_addr().unwrap()),
-        stop: None,
-    };
-    tokio::spawn(orchestratord::serve(
-        listener,
-        router,
-        futures::future::pending(),
-    ));
+    let (_service, server) = start_app(
+        &pool_yaml("slots: 1", "token_delay_ms: 0", ""),
+        keys,
+        logger,
+    )
+    .await;
     let response = http()
         .post(format!("{}/v1/tasks", server.base))
         .header("x-correlation-id", "log-test-1")
@@ -1124,21 +1122,7 @@ async fn task_events_are_logged_as_json_lines_with_the_spec_fields() {
     let msgs: Vec<&str> = of_task.iter().map(|l| l["msg"].as_str().unwrap()).collect();
     assert_eq!(msgs, ["task admitted", "task dispatched", "task ended"]);
     for line in &of_task {
-        for field in [
-            "task_id",
-            "correlation_id",
-            "pool",
-            "priority",
-            "session_id",
-            "replica_id",
-            "queue_position",
-            "predicted_start_ms",
-            "tokens_in",
-            "tokens_out",
-            "outcome",
-            "engine",
-            "engine_version",
-        ] {
+        for field in orchestratord::log::TASK_FIELDS {
             assert!(line.get(field).is_some(), "{field} missing in {line}");
         }
         assert_eq!(line["correlation_id"], "log-test-1");
@@ -1280,10 +1264,7 @@ async fn an_infeasible_deadline_is_refused_and_a_passed_one_expires_the_task() {
     )
     .await;
     let events = typed_stream(&server, doomed["task_id"].as_str().unwrap()).await;
-    let TaskEvent::Error(error) = terminal(&events) else {
-        panic!("{events:?}")
-    };
-    assert_eq!(error.code, ErrorCode::DeadlineExceeded);
+    assert_eq!(error_code(&events), ErrorCode::DeadlineExceeded);
     let status: Value = http()
         .get(format!(
             "{}/v1/tasks/{}",
@@ -1333,10 +1314,7 @@ async fn a_hung_engine_times_out_idle_and_frees_the_slot() {
     .await;
     let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
     assert_eq!(tokens(&events).len(), 1);
-    let TaskEvent::Error(error) = terminal(&events) else {
-        panic!("{events:?}")
-    };
-    assert_eq!(error.code, ErrorCode::TimeoutIdle);
+    assert_eq!(error_code(&events), ErrorCode::TimeoutIdle);
     let next = enqueue_ok(
         &server,
         json!({"pool": "default", "prompt": "p", "max_tokens": 1}),
@@ -1366,10 +1344,7 @@ async fn the_wall_clock_limit_ends_a_long_task() {
     )
     .await;
     let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
-    let TaskEvent::Error(error) = terminal(&events) else {
-        panic!("{events:?}")
-    };
-    assert_eq!(error.code, ErrorCode::TimeoutWall);
+    assert_eq!(error_code(&events), ErrorCode::TimeoutWall);
     assert!(tokens(&events).len() < 100);
 }
 
@@ -1396,21 +1371,7 @@ async fn a_disconnect_while_streaming_cancels_the_task() {
         }
     }
     drop(stream);
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        status = http()
-            .get(format!("{}/v1/tasks/{id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if status["state"] == "cancelled" {
-            break;
-        }
-    }
+    let status = wait_for_state(&server, &id, "cancelled").await;
     assert_eq!(status["state"], "cancelled");
     let frozen = status["tokens_out"].clone();
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1463,23 +1424,12 @@ async fn a_pool_without_a_ready_replica_answers_503_and_readyz_names_it() {
 #[spectrace::covers("ORCH-2011", kind = "e2e")]
 #[tokio::test]
 async fn ended_tasks_stay_readable_until_swept() {
-    let config =
-        orchestrator_config::load_yaml(&pool_yaml("slots: 1", "token_delay_ms: 0", "")).unwrap();
-    let quiet = orchestratord::log::Logger::discard();
-    let (service, router) =
-        orchestratord::app_with_logger(config, orchestratord::auth::Keys::default(), quiet)
-            .await
-            .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = Server {
-        base: format!("http://{}", listener.local_addr().unwrap()),
-        stop: None,
-    };
-    tokio::spawn(orchestratord::serve(
-        listener,
-        router,
-        futures::future::pending(),
-    ));
+    let (service, server) = start_app(
+        &pool_yaml("slots: 1", "token_delay_ms: 0", ""),
+        orchestratord::auth::Keys::default(),
+        orchestratord::log::Logger::discard(),
+    )
+    .await;
     let task = enqueue_ok(
         &server,
         json!({"pool": "default", "prompt": "p", "max_tokens": 2}),
@@ -1660,10 +1610,7 @@ async fn drain_closes_the_pool_and_ends_what_is_left_at_the_deadline() {
     // Both the running and the queued task end with DRAIN_DEADLINE.
     for task in [&running, &queued] {
         let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
-        let TaskEvent::Error(error) = terminal(&events) else {
-            panic!("{events:?}")
-        };
-        assert_eq!(error.code, ErrorCode::DrainDeadline);
+        assert_eq!(error_code(&events), ErrorCode::DrainDeadline);
     }
     error_body(
         control(
