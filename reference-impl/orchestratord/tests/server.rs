@@ -1957,3 +1957,35 @@ async fn a_replica_that_fails_its_self_test_never_turns_ready() {
     .unwrap();
     assert_eq!(health["ready"], false);
 }
+
+#[spectrace::covers("ORCH-3023", kind = "e2e")]
+#[tokio::test]
+async fn a_cancelled_session_task_is_refunded_once() {
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 20", "")).await;
+    let task = enqueue_ok(
+        &server,
+        json!({"pool": "default", "prompt": "one two", "max_tokens": 100, "session_id": "refund"}),
+    )
+    .await;
+    wait_running(&server, &task).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let id = task["task_id"].as_str().unwrap();
+    cancel(&server, id).await;
+    let status = wait_for_state(&server, id, "cancelled").await;
+    // Let the runner notice the cancel and stop.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let generated = status["tokens_out"].as_u64().unwrap();
+    let session: Value = http()
+        .get(format!("{}/v1/sessions/refund", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        session["tokens_used"],
+        2 + generated,
+        "prompt plus generated tokens, charged once"
+    );
+}
