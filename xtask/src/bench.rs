@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: performance benchmarks, each a submodule.
 
 pub mod corpus;
+pub mod engine;
 pub mod extract;
 mod ripgrep;
 pub mod server;
@@ -21,6 +22,11 @@ Benchmarks:
              10x overload with flat memory; targets: >= 60 % of the baseline's throughput,
              admission p99 <= 1 ms, 429 p99 <= 1 ms, >= 100,000 tokens/s.
 
+  engine     the real engine (llama.cpp, Gemma 3 270M from PyPI) streamed directly and
+             through orchestratord with a llamacpp pool, alternated: time to first
+             token and decode tokens/s per path and their ratio (no target: the
+             orchestrator's overhead on real inference).
+
 Options of `extract`:
   --runs N      timed runs per tool, alternated (default {default}, at least {min})
   --keep DIR    generate the corpus in DIR and keep it (default: a temporary directory,
@@ -28,6 +34,9 @@ Options of `extract`:
 
 Options of `server`:
   --seconds N   length of each scenario (default 5)
+
+Options of `engine`:
+  --runs N      completions per path (default {default}, at least {min})
 ",
         files = corpus::FILES,
         total = corpus::FILES * corpus::REQUIREMENTS_PER_FILE,

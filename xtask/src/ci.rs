@@ -15,18 +15,33 @@ use crate::workspace::Workspace;
 pub fn gates(workspace: &Workspace) -> Vec<Gate> {
     vec![
         Gate::single("fmt", workspace.cargo(["fmt", "--all", "--", "--check"])),
-        Gate::single(
-            "clippy",
-            workspace.cargo([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--all-features",
-                "--",
-                "-D",
-                "warnings",
-            ]),
-        ),
+        Gate {
+            name: "clippy".to_owned(),
+            commands: vec![
+                workspace.cargo([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--all-features",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+                // `--all-targets` leaves out test targets with `test = false`: the suite that
+                // needs the real engine.
+                workspace.cargo([
+                    "clippy",
+                    "-p",
+                    "orchestratord",
+                    "--test",
+                    "llamacpp",
+                    "--all-features",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+            ],
+        },
         Gate::single("test", workspace.cargo(["test", "--workspace"])),
         Gate {
             name: "generated".to_owned(),
@@ -39,6 +54,9 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
             name: "openapi-validator".to_owned(),
             commands: openapi_validator(workspace),
         },
+        // The real engine (installed under target/llamacpp when missing) started for each.
+        Gate::single("haiku-cpu", workspace.cargo(["xtask", "ci:haiku:cpu"])),
+        Gate::single("determinism", workspace.cargo(["xtask", "ci:determinism"])),
         Gate {
             name: "git-diff".to_owned(),
             commands: vec![
@@ -109,6 +127,8 @@ mod tests {
                 "test",
                 "generated",
                 "openapi-validator",
+                "haiku-cpu",
+                "determinism",
                 "git-diff"
             ]
         );

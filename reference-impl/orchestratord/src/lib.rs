@@ -1,13 +1,13 @@
 //! `orchestratord`, the reference orchestrator: bounded admission with honest backpressure,
-//! Server-Sent Events token streaming, race-free cancel, sessions, over the built-in `sim`
-//! engine.
+//! Server-Sent Events token streaming, race-free cancel, sessions and a control plane, over the
+//! built-in `sim` engine or a llama.cpp server.
 //!
 //! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP).
-//! - [`http`]: the data plane of `contracts/openapi/data.yaml` and, of the control plane,
-//!   `/metrics`, `/livez` and `/readyz`, on axum.
+//! - [`http`]: the routes of `contracts/openapi/data.yaml` and `control.yaml` on axum.
 //! - [`metrics`]: the metric contract.
 //! - [`auth`]: control-plane keys.
-//! - [`engine`]: the engine adapter interface and the `sim` engine.
+//! - [`engine`]: the engine adapter interface, model checks, and the `sim` and `llamacpp`
+//!   engines.
 //! - [`channel`]: each task's event log.
 //! - [`error`]: the error envelope.
 //! - [`log`]: structured JSON logs.
@@ -83,7 +83,7 @@ pub async fn app_with_logger(
     control_keys: auth::Keys,
     logger: log::Logger,
 ) -> Result<(Arc<service::Service>, axum::Router), String> {
-    let service = service::Service::new(config, control_keys, logger)?;
+    let service = service::Service::new(config, control_keys, logger).await?;
     service.log_config();
     service.check_health().await;
     service.start();

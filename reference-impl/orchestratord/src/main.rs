@@ -153,7 +153,9 @@ fn self_test(config: orchestrator_config::Config) -> ExitCode {
             config,
             orchestratord::auth::Keys::default(),
             quiet,
-        ) {
+        )
+        .await
+        {
             Ok(service) => service,
             Err(e) => {
                 eprintln!("orchestratord: {e}");

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use crate::auth::Keys;
 use crate::channel::{EventLog, StreamEvent};
-use crate::engine::{Engine, EngineEvent, Generate, SimEngine, SimSettings};
+use crate::engine::{self, Engine, EngineEvent, Generate, ModelArtifact};
 use crate::error::ApiError;
 use crate::log::{Logger, TaskFields};
 use crate::metrics::{self, Metrics};
@@ -58,6 +58,8 @@ pub struct Pool {
 pub struct Loaded {
     /// The model.
     pub model: orchestrator_config::ModelConfig,
+    /// The model's checked file and digest.
+    pub artifact: ModelArtifact,
     /// One engine per replica.
     pub engines: Vec<Arc<dyn Engine>>,
 }
@@ -214,43 +216,14 @@ pub async fn self_test(engine: &dyn Engine) -> Result<(), String> {
     }
 }
 
-/// Loads one replica's engine for `model`: checks the model file and its checksum first
-/// (ORCH-3050, ORCH-3052). Errors name the pool and the reason.
-fn load_engine(
+async fn load_all(
     pool: &PoolConfig,
     model: &orchestrator_config::ModelConfig,
-) -> Result<Arc<dyn Engine>, String> {
-    match &pool.engine {
-        EngineConfig::Sim {
-            token_delay_ms,
-            fail_after_tokens,
-            hang_after_tokens,
-            fail_health_checks,
-            ..
-        } => {
-            let settings = SimSettings {
-                token_delay_ms: *token_delay_ms,
-                fail_after_tokens: *fail_after_tokens,
-                hang_after_tokens: *hang_after_tokens,
-                fail_health_checks: *fail_health_checks,
-            };
-            SimEngine::load(model, settings)
-                .map(|engine| Arc::new(engine) as Arc<dyn Engine>)
-                .map_err(|e| format!("pool {}: {e}", pool.id))
-        }
-        EngineConfig::Llamacpp { .. } => Err(format!(
-            "pool {}: the llamacpp engine is not available in this build of orchestratord",
-            pool.id
-        )),
-    }
-}
-
-fn load_all(pool: &PoolConfig, model: &orchestrator_config::ModelConfig) -> Result<Loaded, String> {
-    let engines = (0..pool.replicas)
-        .map(|_| load_engine(pool, model))
-        .collect::<Result<Vec<_>, _>>()?;
+) -> Result<Loaded, String> {
+    let (artifact, engines) = engine::load(pool, model).await?;
     Ok(Loaded {
         model: model.clone(),
+        artifact,
         engines,
     })
 }
@@ -258,7 +231,11 @@ fn load_all(pool: &PoolConfig, model: &orchestrator_config::ModelConfig) -> Resu
 impl Service {
     /// Builds the service from a validated configuration; every replica starts ready (the sim
     /// engine needs no preload). Errors name the pool.
-    pub fn new(config: Config, control_keys: Keys, logger: Logger) -> Result<Arc<Self>, String> {
+    pub async fn new(
+        config: Config,
+        control_keys: Keys,
+        logger: Logger,
+    ) -> Result<Arc<Self>, String> {
         let data_keys = Keys::resolve(&config.auth.data_keys)?;
         let mut pools = BTreeMap::new();
         for pool in &config.pools {
@@ -266,7 +243,7 @@ impl Service {
                 return Err(format!("pool id `{}` is used twice", pool.id));
             }
             let replicas = pool.replicas as usize;
-            let loaded = load_all(pool, &pool.model)?;
+            let loaded = load_all(pool, &pool.model).await?;
             let settings = QueueSettings {
                 capacity_interactive: pool.queue.capacity.interactive as usize,
                 capacity_batch: pool.queue.capacity.batch as usize,
@@ -344,13 +321,13 @@ impl Service {
     /// Loads `model` on every replica of the pool, then switches the whole pool at once
     /// (ORCH-2102, ORCH-3035); on any failure nothing changes and the reason is returned
     /// (ORCH-3036). A successful reload ends a drain (ORCH-3037). `None` for an unknown pool.
-    pub fn reload(
+    pub async fn reload(
         &self,
         pool_id: &str,
         model: orchestrator_config::ModelConfig,
     ) -> Option<Result<Arc<Loaded>, String>> {
         let pool = self.pools.get(pool_id)?;
-        let loaded = match load_all(&pool.config, &model) {
+        let loaded = match load_all(&pool.config, &model).await {
             Ok(loaded) => Arc::new(loaded),
             Err(reason) => {
                 self.logger.log(
@@ -625,7 +602,7 @@ impl Service {
             loop {
                 tokio::time::sleep(backoff).await;
                 let loaded = pool.loaded();
-                match load_engine(&pool.config, &loaded.model) {
+                match engine::start(&pool.config, &loaded.artifact).await {
                     Ok(engine) if engine.health().await => match self_test(engine.as_ref()).await {
                         Ok(()) => {
                             let mut engines = loaded.engines.clone();
@@ -635,6 +612,7 @@ impl Service {
                             *pool.loaded.write().unwrap_or_else(PoisonError::into_inner) =
                                 Arc::new(Loaded {
                                     model: loaded.model.clone(),
+                                    artifact: loaded.artifact.clone(),
                                     engines,
                                 });
                             lock(&pool.restarting).remove(&replica);
@@ -672,7 +650,7 @@ impl Service {
 
     /// Admits a task or says why not (ORCH-2001, ORCH-2007, ORCH-3002, ORCH-3008 – ORCH-3011,
     /// ORCH-3023).
-    pub fn enqueue(self: &Arc<Self>, request: EnqueueRequest) -> Result<Admitted, ApiError> {
+    pub async fn enqueue(self: &Arc<Self>, request: EnqueueRequest) -> Result<Admitted, ApiError> {
         let pool = self.pools.get(&request.pool).cloned().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::UnknownPool,
@@ -680,7 +658,7 @@ impl Service {
             )
         })?;
         let (pool_id, priority) = (pool.config.id.clone(), priority_name(request.priority));
-        let result = self.enqueue_in(&pool, request);
+        let result = self.enqueue_in(&pool, request).await;
         match &result {
             Ok(_) => self
                 .metrics
@@ -704,7 +682,7 @@ impl Service {
         result
     }
 
-    fn enqueue_in(
+    async fn enqueue_in(
         self: &Arc<Self>,
         pool: &Arc<Pool>,
         request: EnqueueRequest,
@@ -733,7 +711,16 @@ impl Service {
         let engine = loaded.engines.first().cloned().ok_or_else(|| {
             ApiError::new(ErrorCode::PoolUnavailable, "the pool has no replica").retry_after(1000)
         })?;
-        let tokens_in = engine.count_tokens(&request.prompt);
+        let tokens_in = engine
+            .count_tokens(&request.prompt)
+            .await
+            .map_err(|reason| {
+                ApiError::new(
+                    ErrorCode::PoolUnavailable,
+                    format!("the engine cannot count the prompt's tokens: {reason}"),
+                )
+                .retry_after(1000)
+            })?;
         if tokens_in.saturating_add(request.max_tokens) > u64::from(pool.config.limits.ctx_max) {
             return Err(ApiError::new(
                 ErrorCode::ContextTooLong,

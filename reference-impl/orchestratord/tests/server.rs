@@ -12,54 +12,8 @@ use futures::StreamExt;
 use orchestrator_client::sse::{TaskEvent, events};
 use serde_json::{Value, json};
 
-/// The control-plane key of every test server.
-const CONTROL_KEY: &str = "test-control-key";
-
-/// A server on an ephemeral loopback port, stopped when dropped.
-struct Server {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn start(yaml: &str) -> Server {
-    let keys = orchestratord::auth::Keys::new([CONTROL_KEY]);
-    start_app(yaml, keys, orchestratord::log::Logger::discard())
-        .await
-        .1
-}
-
-/// A server with the given keys and logger, and its service for direct inspection.
-async fn start_app(
-    yaml: &str,
-    keys: orchestratord::auth::Keys,
-    logger: orchestratord::log::Logger,
-) -> (std::sync::Arc<orchestratord::service::Service>, Server) {
-    let config = orchestrator_config::load_yaml(yaml).unwrap();
-    let (service, router) = orchestratord::app_with_logger(config, keys, logger)
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(orchestratord::serve(listener, router, async move {
-        let _ = stopped.await;
-    }));
-    (
-        service,
-        Server {
-            base,
-            stop: Some(stop),
-        },
-    )
-}
+mod support;
+use support::*;
 
 async fn default_server() -> Server {
     start(&pool_yaml("slots: 4", "token_delay_ms: 0", "")).await
@@ -70,25 +24,6 @@ fn pool_yaml(pool: &str, engine: &str, top: &str) -> String {
     format!(
         "pools:\n  - id: default\n    engine:\n      kind: sim\n      {engine}\n    model:\n      name: sim-small\n    {pool}\n{top}\n"
     )
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn enqueue(server: &Server, body: Value) -> reqwest::Response {
-    http()
-        .post(format!("{}/v1/tasks", server.base))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn enqueue_ok(server: &Server, body: Value) -> Value {
-    let response = enqueue(server, body).await;
-    assert_eq!(response.status(), 202);
-    response.json().await.unwrap()
 }
 
 async fn error_body(response: reqwest::Response, status: u16, code: &str) -> Value {
@@ -118,26 +53,6 @@ async fn wait_running(server: &Server, task: &Value) {
     panic!("task {id} was never dispatched");
 }
 
-/// Polls the task until its state is `state` (or about 2 s pass); its last status.
-async fn wait_for_state(server: &Server, id: &str, state: &str) -> Value {
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        status = http()
-            .get(format!("{}/v1/tasks/{id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if status["state"] == state {
-            break;
-        }
-    }
-    status
-}
-
 /// Reads a whole event stream as raw text.
 async fn raw_stream(server: &Server, task_id: &str) -> String {
     http()
@@ -148,34 +63,6 @@ async fn raw_stream(server: &Server, task_id: &str) -> String {
         .text()
         .await
         .unwrap()
-}
-
-/// Reads a whole event stream as typed events.
-async fn typed_stream(server: &Server, task_id: &str) -> Vec<TaskEvent> {
-    let response = http()
-        .get(format!("{}/v1/tasks/{task_id}/events", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    events(response.bytes_stream())
-        .map(|e| e.unwrap())
-        .collect()
-        .await
-}
-
-fn tokens(events: &[TaskEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            TaskEvent::Token(t) => Some(t.text.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn terminal(events: &[TaskEvent]) -> &TaskEvent {
-    events.last().unwrap()
 }
 
 /// The code of the stream's terminal `error` event (panics when the stream did not end in one).
@@ -375,16 +262,6 @@ async fn shed_low_priority_sheds_batch_work_under_interactive_pressure() {
     .await;
     let body = error_body(refused, 429, "QUEUE_FULL").await;
     assert_eq!(body["error"]["policy"], "shed-low-priority");
-}
-
-async fn cancel(server: &Server, task_id: &str) -> Value {
-    let response = http()
-        .post(format!("{}/v1/tasks/{task_id}/cancel", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
 }
 
 #[spectrace::covers("ORCH-2003", "ORCH-3025", kind = "e2e")]
@@ -863,14 +740,6 @@ async fn token_events_are_byte_identical_across_replicas_and_servers() {
         panic!()
     };
     assert_eq!(end.seed, orchestrator_core::sampler::default_seed(id));
-}
-
-async fn scrape(server: &Server, key: Option<&str>) -> reqwest::Response {
-    let mut request = http().get(format!("{}/metrics", server.base));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    request.send().await.unwrap()
 }
 
 #[spectrace::covers("ORCH-3038", "ORCH-3041", kind = "e2e")]
@@ -1459,21 +1328,6 @@ async fn ended_tasks_stay_readable_until_swept() {
         "NOT_FOUND",
     )
     .await;
-}
-
-async fn control(
-    server: &Server,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = http()
-        .request(method, format!("{}{path}", server.base))
-        .bearer_auth(CONTROL_KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
 }
 
 #[spectrace::covers("ORCH-2103", "ORCH-2104", "ORCH-3063", kind = "e2e")]
