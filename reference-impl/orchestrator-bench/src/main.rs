@@ -1,16 +1,18 @@
 //! `orchestrator-bench`: the load generator behind `cargo xtask bench server`.
 //!
 //! ```text
-//! orchestrator-bench --orchestratord PATH [--seconds N]   run every scenario, print the report
+//! orchestrator-bench --orchestratord PATH [--seconds N] [--server-cpu N]
+//!                                                         run every scenario, print the report
 //! orchestrator-bench --baseline-server ADDR               serve the minimal SSE baseline
 //! orchestrator-bench --orchestratord PATH --engine URL --model FILE --sha256 HEX [--runs N]
 //!                                                         real-engine overhead (see `engine`)
 //! ```
 //!
 //! Both servers run as child processes of this one (so their peak RSS is their own) on
-//! loopback ports, pinned to CPU 0 with `taskset` when there are two CPUs or more (run the load
-//! generator itself on CPU 1, as `cargo xtask bench server` does), and are driven by the same
-//! client code in the same run:
+//! loopback ports, pinned with `taskset` to the CPU `--server-cpu` names (`cargo xtask bench
+//! server` passes CPU 0 and runs the load generator itself on CPU 1, so that neither's
+//! scheduling shows up in the other's latencies), and are driven by the same client code in the
+//! same run:
 //!
 //! 1. **Throughput**: 32 closed-loop clients enqueue a task of 256 tokens and read its event
 //!    stream to the end, against orchestratord (zero-delay `sim` pool) and against the baseline,
@@ -48,7 +50,7 @@ const IN_FLIGHT: usize = 64;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: orchestrator-bench --orchestratord PATH [--seconds N] | --baseline-server ADDR\n       \
+        "usage: orchestrator-bench --orchestratord PATH [--seconds N] [--server-cpu N] | --baseline-server ADDR\n       \
          orchestrator-bench --orchestratord PATH --engine URL --model FILE --sha256 HEX [--runs N]"
     );
     ExitCode::from(2)
@@ -75,14 +77,18 @@ fn main() -> ExitCode {
             }
         },
         [flag, path, rest @ ..] if flag == "--orchestratord" => {
-            let seconds = match rest {
-                [] => 5,
-                [flag, n] if flag == "--seconds" => match n.parse() {
-                    Ok(n) => n,
-                    Err(_) => return usage(),
-                },
-                _ => return usage(),
-            };
+            let mut seconds = 5;
+            let mut rest = rest.iter();
+            while let Some(flag) = rest.next() {
+                let value = rest.next().and_then(|v| v.parse().ok());
+                match (flag.as_str(), value) {
+                    ("--seconds", Some(n)) => seconds = n,
+                    ("--server-cpu", Some(cpu)) => {
+                        let _ = SERVER_CPU.set(cpu as usize);
+                    }
+                    _ => return usage(),
+                }
+            }
             runtime.block_on(run_all(path, Duration::from_secs(seconds)))
         }
         _ => usage(),
@@ -202,15 +208,21 @@ fn rss_field(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// `(server cpu, client cpu)` when `taskset` exists and there are at least two CPUs.
-fn pinning() -> Option<(usize, usize)> {
-    let cpus = std::thread::available_parallelism().ok()?.get();
-    let taskset = Command::new("taskset")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    (cpus >= 2 && taskset.is_ok_and(|s| s.success())).then_some((0, 1))
+/// The CPU the servers are pinned to (`--server-cpu N`), if any. Set once in `main`.
+static SERVER_CPU: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// `taskset -c <server cpu> program` when `--server-cpu` was given (and `pin`), else `program`.
+/// The choice is the caller's (`cargo xtask bench server` checks the machine): this process
+/// runs pinned itself, so its own view of the CPUs says nothing about the machine's.
+fn server_command(program: impl AsRef<std::ffi::OsStr>, pin: bool) -> Command {
+    match SERVER_CPU.get().filter(|_| pin) {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(cpu.to_string()).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
 }
 
 fn free_port() -> Option<u16> {
@@ -244,14 +256,7 @@ async fn start_orchestratord(binary: &str, config: &str, pin: bool) -> Result<Se
     std::fs::write(&path, config).map_err(|e| e.to_string())?;
     // Server and load generator on separate cores when the machine allows it (`taskset`), so
     // neither's scheduling delays show up in the other's numbers.
-    let mut command = match pinning().filter(|_| pin) {
-        Some((server_cpu, _)) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &server_cpu.to_string(), binary]);
-            c
-        }
-        None => Command::new(binary),
-    };
+    let mut command = server_command(binary, pin);
     let child = command
         .arg("--config")
         .arg(&path)
@@ -277,14 +282,7 @@ async fn start_baseline() -> Result<Server, String> {
     let port = free_port().ok_or("no free port")?;
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     // Pinned like orchestratord, so the two servers get the same CPU.
-    let mut command = match pinning() {
-        Some((server_cpu, _)) => {
-            let mut c = Command::new("taskset");
-            c.arg("-c").arg(server_cpu.to_string()).arg(me);
-            c
-        }
-        None => Command::new(me),
-    };
+    let mut command = server_command(me, true);
     let child = command
         .arg("--baseline-server")
         .arg(format!("127.0.0.1:{port}"))
@@ -378,7 +376,9 @@ async fn throughput(base: &str, duration: Duration) -> (f64, f64, u64) {
 /// statuses seen, and the rate achieved. Requests go over `IN_FLIGHT` persistent HTTP/1.1
 /// connections driven by hyper directly, with one body serialized once: the less the client
 /// spends per request, the less of itself it measures. A request that finds no free connection
-/// waits for one, and that wait counts in its latency.
+/// waits for one, and that wait counts in its latency. tokio's timer ticks in whole
+/// milliseconds, so requests leave in bursts of one millisecond's worth; the baseline server
+/// gets the same bursts.
 async fn open_loop(
     base: &str,
     rate: u64,
@@ -469,6 +469,23 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[rank.min(values.len() - 1)]
 }
 
+/// Latency percentiles in milliseconds, on one line.
+fn shape(latencies: &mut [f64]) -> String {
+    let parts: Vec<String> = [50.0, 90.0, 99.0, 99.9, 100.0]
+        .iter()
+        .map(|p| format!("p{p} {:.3}", percentile(latencies, *p)))
+        .collect();
+    format!("{} ms", parts.join(", "))
+}
+
+/// The same open loop against the baseline server, which answers at once: the floor that this
+/// client, the kernel and the machine put under every latency measured here.
+async fn baseline_latencies(rate: u64, duration: Duration) -> Result<String, String> {
+    let baseline = start_baseline().await?;
+    let (mut latencies, _, _) = open_loop(&baseline.base, rate, duration, 1).await;
+    Ok(shape(&mut latencies))
+}
+
 fn pool_config(slots: u32, engine: &str, capacity: u32) -> String {
     format!(
         "pools:\n  - id: bench\n    engine:\n      kind: sim\n      {engine}\n    model:\n      name: sim-bench\n    slots: {slots}\n    queue:\n      capacity:\n        interactive: {capacity}\n        batch: {capacity}\ntimeouts:\n  stream_open_ms: 600000\n  token_idle_ms: 600000\n"
@@ -530,6 +547,9 @@ async fn run(binary: &str, duration: Duration) -> Result<bool, String> {
         statuses.len()
     );
     drop(orchestrator);
+    println!("  orchestratord 202s  {}", shape(&mut admission));
+    let floor = baseline_latencies(1000, duration).await?;
+    println!("  baseline 202s       {floor}");
 
     println!(
         "== overload: 10,000 requests/s against a full queue ({} s)",
@@ -558,6 +578,9 @@ async fn run(binary: &str, duration: Duration) -> Result<bool, String> {
         statuses.len(),
         share_429 * 100.0
     );
+    println!("  orchestratord 429s  {}", shape(&mut rejected));
+    let floor = baseline_latencies(10_000, duration).await?;
+    println!("  baseline 202s       {floor}");
     drop(full);
 
     let flat = rss_after <= rss_before + 16 * 1024;

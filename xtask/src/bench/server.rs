@@ -36,13 +36,14 @@ pub fn run(workspace: &Workspace, seconds: u64) -> ExitCode {
         seconds.as_ref(),
     ];
     // The load generator runs on CPU 1 and the servers on CPU 0 (the generator pins them), so
-    // neither's scheduling shows up in the other's latencies.
+    // neither's scheduling shows up in the other's latencies. Children inherit the generator's
+    // affinity, so it must be told the servers' CPU rather than look for one.
     let mut bench = if can_pin() {
         let mut command = workspace.command(
             "taskset",
             ["-c".as_ref(), "1".as_ref(), bench_binary.as_os_str()],
         );
-        command.args(args);
+        command.args(args).args(["--server-cpu", "0"]);
         command
     } else {
         workspace.command(&bench_binary, args)
