@@ -31,8 +31,7 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
                 // needs the real engine.
                 workspace.cargo([
                     "clippy",
-                    "-p",
-                    "orchestratord",
+                    "--workspace",
                     "--test",
                     "llamacpp",
                     "--all-features",

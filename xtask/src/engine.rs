@@ -321,7 +321,7 @@ pub fn run_with(workspace: &Workspace, command: &[String]) -> ExitCode {
     }
 }
 
-/// A test run of one target of the orchestratord package, with libtest arguments.
+/// A run of one integration test target of the workspace, with libtest arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suite {
     /// The integration test target.
@@ -372,7 +372,9 @@ pub fn run_suites(workspace: &Workspace, suites: &[Suite]) -> ExitCode {
         None
     };
     for suite in suites {
-        let mut command = workspace.cargo(["test", "-p", "orchestratord", "--test", suite.target]);
+        // `--workspace`, as in the test gate: `-p` would resolve features differently and
+        // rebuild much of the graph.
+        let mut command = workspace.cargo(["test", "--workspace", "--test", suite.target]);
         command.arg("--").args(suite.args);
         if let Some((running, installed)) = &engine {
             point_at(&mut command, running, installed);

@@ -179,20 +179,18 @@ async fn enqueue(
         Some(api_types::Priority::Batch) => Priority::Batch,
         _ => Priority::Interactive,
     };
-    let admitted = service
-        .enqueue(EnqueueRequest {
-            pool: request.pool.to_string(),
-            prompt: request.prompt.to_string(),
-            max_tokens: request.max_tokens.get(),
-            priority,
-            model: request.model.map(|m| m.to_string()),
-            seed: request.seed,
-            temperature,
-            session_id: request.session_id.map(|s| s.to_string()),
-            deadline_ms: request.deadline_ms.map(std::num::NonZeroU64::get),
-            correlation_id,
-        })
-        .await?;
+    let admitted = service.enqueue(EnqueueRequest {
+        pool: request.pool.to_string(),
+        prompt: request.prompt.to_string(),
+        max_tokens: request.max_tokens.get(),
+        priority,
+        model: request.model.map(|m| m.to_string()),
+        seed: request.seed,
+        temperature,
+        session_id: request.session_id.map(|s| s.to_string()),
+        deadline_ms: request.deadline_ms.map(std::num::NonZeroU64::get),
+        correlation_id,
+    })?;
     let body = EnqueueResponse {
         task_id: admitted.task_id.clone(),
         pool: request.pool.to_string(),

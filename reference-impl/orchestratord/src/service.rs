@@ -650,7 +650,7 @@ impl Service {
 
     /// Admits a task or says why not (ORCH-2001, ORCH-2007, ORCH-3002, ORCH-3008 – ORCH-3011,
     /// ORCH-3023).
-    pub async fn enqueue(self: &Arc<Self>, request: EnqueueRequest) -> Result<Admitted, ApiError> {
+    pub fn enqueue(self: &Arc<Self>, request: EnqueueRequest) -> Result<Admitted, ApiError> {
         let pool = self.pools.get(&request.pool).cloned().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::UnknownPool,
@@ -658,7 +658,7 @@ impl Service {
             )
         })?;
         let (pool_id, priority) = (pool.config.id.clone(), priority_name(request.priority));
-        let result = self.enqueue_in(&pool, request).await;
+        let result = self.enqueue_in(&pool, request);
         match &result {
             Ok(_) => self
                 .metrics
@@ -682,7 +682,7 @@ impl Service {
         result
     }
 
-    async fn enqueue_in(
+    fn enqueue_in(
         self: &Arc<Self>,
         pool: &Arc<Pool>,
         request: EnqueueRequest,
@@ -711,16 +711,7 @@ impl Service {
         let engine = loaded.engines.first().cloned().ok_or_else(|| {
             ApiError::new(ErrorCode::PoolUnavailable, "the pool has no replica").retry_after(1000)
         })?;
-        let tokens_in = engine
-            .count_tokens(&request.prompt)
-            .await
-            .map_err(|reason| {
-                ApiError::new(
-                    ErrorCode::PoolUnavailable,
-                    format!("the engine cannot count the prompt's tokens: {reason}"),
-                )
-                .retry_after(1000)
-            })?;
+        let tokens_in = engine.count_tokens(&request.prompt);
         if tokens_in.saturating_add(request.max_tokens) > u64::from(pool.config.limits.ctx_max) {
             return Err(ApiError::new(
                 ErrorCode::ContextTooLong,

@@ -91,7 +91,7 @@ impl Engine for Broken {
     fn model_digest(&self) -> String {
         self.inner.model_digest()
     }
-    fn count_tokens(&self, prompt: &str) -> BoxFuture<'static, Result<u64, String>> {
+    fn count_tokens(&self, prompt: &str) -> u64 {
         self.inner.count_tokens(prompt)
     }
     fn generate(&self, mut request: Generate) -> BoxStream<'static, EngineEvent> {

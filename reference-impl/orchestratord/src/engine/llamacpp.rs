@@ -5,7 +5,7 @@
 //! |---|---|
 //! | connect: version, served model, slots | `GET /props` (`build_info`, `model_path`, `total_slots`) |
 //! | health | `GET /health` (200 `{"status":"ok"}`) |
-//! | count prompt tokens | `POST /tokenize` with `add_special` (the BOS token counts) |
+//! | count prompt tokens | none: an upper bound, UTF-8 bytes + 1 (admission never waits on an engine, ORCH-3047) |
 //! | generate | `POST /completion` with `stream: true`, `n_predict`, `seed`, `temperature` |
 //! | cancel | dropping the stream closes the upstream connection; llama.cpp frees the slot |
 //!
@@ -71,11 +71,6 @@ struct Chunk {
     error: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Tokenized {
-    tokens: Vec<serde_json::Value>,
-}
-
 impl LlamacppEngine {
     /// Connects to the server at `url`, checks that it serves `artifact`'s file and has at
     /// least `slots` parallel slots, and reads its version.
@@ -135,6 +130,13 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
+}
+
+/// An upper bound of the tokens llama.cpp makes of `prompt`, without asking it: every token of
+/// its tokenizers covers at least one byte of text (byte fallback included), plus the BOS
+/// token it adds.
+pub fn prompt_token_bound(prompt: &str) -> u64 {
+    prompt.len() as u64 + 1
 }
 
 /// A 64-bit seed as a llama.cpp seed (see the module documentation).
@@ -252,24 +254,8 @@ impl Engine for LlamacppEngine {
         self.digest.clone()
     }
 
-    fn count_tokens(&self, prompt: &str) -> BoxFuture<'static, Result<u64, String>> {
-        let request = self
-            .client
-            .post(format!("{}/tokenize", self.base))
-            .timeout(CALL_TIMEOUT)
-            .json(&serde_json::json!({ "content": prompt, "add_special": true }));
-        async move {
-            let tokenized: Tokenized = request
-                .send()
-                .await
-                .and_then(reqwest::Response::error_for_status)
-                .map_err(|e| format!("llama.cpp cannot tokenize: {e}"))?
-                .json()
-                .await
-                .map_err(|e| format!("llama.cpp sent an unreadable /tokenize answer: {e}"))?;
-            Ok(tokenized.tokens.len() as u64)
-        }
-        .boxed()
+    fn count_tokens(&self, prompt: &str) -> u64 {
+        prompt_token_bound(prompt)
     }
 
     fn generate(&self, request: Generate) -> BoxStream<'static, EngineEvent> {
@@ -306,6 +292,12 @@ impl Engine for LlamacppEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prompt_bound_counts_bytes_and_the_bos_token() {
+        assert_eq!(prompt_token_bound(""), 1);
+        assert_eq!(prompt_token_bound("héllo"), 7);
+    }
 
     #[test]
     fn seeds_fold_to_32_bits_and_never_mean_random() {

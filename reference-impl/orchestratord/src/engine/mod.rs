@@ -54,8 +54,10 @@ pub trait Engine: Send + Sync {
     fn version(&self) -> String;
     /// `sha256:` and 64 hex digits identifying the model.
     fn model_digest(&self) -> String;
-    /// Prompt length in tokens as this engine counts it; `Err` when the engine cannot say.
-    fn count_tokens(&self, prompt: &str) -> BoxFuture<'static, Result<u64, String>>;
+    /// Prompt length in tokens, counted locally: admission never waits on an engine
+    /// (ORCH-3047). An engine that cannot count exactly without a round trip gives an upper
+    /// bound, so a prompt that passes the context check fits.
+    fn count_tokens(&self, prompt: &str) -> u64;
     /// Starts generating. The stream ends after `max_tokens` tokens, a `Stopped` or a `Failed`
     /// item; dropping it cancels the generation.
     fn generate(&self, request: Generate) -> BoxStream<'static, EngineEvent>;

@@ -61,8 +61,8 @@ impl Engine for SimEngine {
         self.digest.clone()
     }
 
-    fn count_tokens(&self, prompt: &str) -> BoxFuture<'static, Result<u64, String>> {
-        futures::future::ready(Ok(count_prompt_tokens(prompt))).boxed()
+    fn count_tokens(&self, prompt: &str) -> u64 {
+        count_prompt_tokens(prompt)
     }
 
     fn generate(&self, request: Generate) -> BoxStream<'static, EngineEvent> {
