@@ -1,4 +1,5 @@
-//! `spectrace.toml`: where the specs are, what an ID looks like, where outputs go.
+//! `spectrace.toml`: where the specs are, what an ID looks like, where declared evidence is,
+//! which suites `verify` runs, the gate policy, and where outputs go.
 //! Every key has a default, so a repository without the file works; unknown keys are errors,
 //! so a typo never silently falls back to a default.
 
@@ -18,8 +19,102 @@ pub const CONFIG_FILE: &str = "spectrace.toml";
 pub struct Config {
     /// Where the specs are and how IDs look.
     pub specs: SpecsConfig,
+    /// Where declared evidence and contract links are looked for.
+    pub evidence: EvidenceConfig,
+    /// The suites `spectrace verify` runs.
+    pub verify: VerifyConfig,
+    /// What `spectrace check` demands per level.
+    pub gate: GateConfig,
     /// Where generated files go.
     pub outputs: OutputsConfig,
+}
+
+/// `[evidence]`: globs relative to the root.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// Rust files searched for `#[covers]` and `#[implements]`.
+    pub rust: Vec<String>,
+    /// Gherkin feature files.
+    pub features: Vec<String>,
+    /// OpenAPI documents searched for `x-req-id`.
+    pub openapi: Vec<String>,
+    /// Files left out of all of the above (e.g. fixtures that use IDs no spec defines).
+    pub exclude: Vec<String>,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        Self {
+            rust: vec!["**/*.rs".to_owned()],
+            features: vec!["features/**/*.feature".to_owned()],
+            openapi: Vec::new(),
+            exclude: vec!["target/**".to_owned()],
+        }
+    }
+}
+
+/// `[verify]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifyConfig {
+    /// Run in order, each with `SPECTRACE_EVIDENCE_DIR` set to `outputs.run_dir`.
+    pub suites: Vec<Suite>,
+}
+
+/// One suite `verify` runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Shown in progress and errors.
+    pub name: String,
+    /// Program and arguments, run from the root (no shell).
+    pub command: Vec<String>,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        Self {
+            suites: vec![Suite {
+                name: "tests".to_owned(),
+                command: ["cargo", "test", "--workspace"].map(str::to_owned).to_vec(),
+            }],
+        }
+    }
+}
+
+/// What the gate demands of a requirement of one level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Demand {
+    /// Evidence ran and every run of it passed (status `verified`).
+    Verified,
+    /// Evidence is declared and none that ran failed (`verified` or `unverified`).
+    Covered,
+    /// Nothing.
+    None,
+}
+
+/// `[gate]`: the demand per level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GateConfig {
+    /// MUST requirements.
+    pub must: Demand,
+    /// SHOULD requirements.
+    pub should: Demand,
+    /// MAY requirements.
+    pub may: Demand,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self {
+            must: Demand::Verified,
+            should: Demand::Verified,
+            may: Demand::None,
+        }
+    }
 }
 
 /// `[specs]`.
@@ -47,12 +142,24 @@ impl Default for SpecsConfig {
 pub struct OutputsConfig {
     /// The requirement index written by `spectrace extract`.
     pub index: String,
+    /// The human report written by `spectrace report`.
+    pub compliance_md: String,
+    /// The compliance model as JSON.
+    pub compliance_json: String,
+    /// One JUnit test case per requirement.
+    pub junit: String,
+    /// Raw evidence records of the last `verify` (not committed).
+    pub run_dir: String,
 }
 
 impl Default for OutputsConfig {
     fn default() -> Self {
         Self {
             index: "requirements/index.yaml".to_owned(),
+            compliance_md: "COMPLIANCE.md".to_owned(),
+            compliance_json: "reports/compliance.json".to_owned(),
+            junit: "reports/junit.xml".to_owned(),
+            run_dir: "reports/run".to_owned(),
         }
     }
 }
@@ -107,6 +214,25 @@ mod tests {
         assert_eq!(c.specs.include, ["docs/*.md"]);
         assert_eq!(c.specs.id_pattern, "OC-[0-9]{3}");
         assert_eq!(c.outputs, OutputsConfig::default());
+    }
+
+    #[test]
+    fn evidence_verify_and_gate_sections() {
+        let c = Config::parse(
+            "spectrace.toml",
+            "[evidence]\nrust = [\"src/**/*.rs\"]\nexclude = [\"fixtures/**\"]\n\
+             [[verify.suites]]\nname = \"bdd\"\ncommand = [\"cargo\", \"test\"]\n\
+             [gate]\nshould = \"covered\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.evidence.rust, ["src/**/*.rs"]);
+        assert_eq!(c.evidence.features, ["features/**/*.feature"]);
+        assert_eq!(c.verify.suites[0].command, ["cargo", "test"]);
+        assert_eq!(c.gate.must, Demand::Verified);
+        assert_eq!(c.gate.should, Demand::Covered);
+        assert_eq!(c.gate.may, Demand::None);
+        let e = Config::parse("spectrace.toml", "[gate]\nmust = \"sometimes\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum EvidenceKind {
     Compile,
     /// An end-to-end test against a running server.
     E2e,
+    /// A BDD scenario (Gherkin), run by the cucumber runner in `steps/`.
+    Bdd,
 }
 
 /// How an executed test ended.
@@ -58,6 +60,19 @@ pub struct EvidenceRecord {
     pub message: Option<String>,
 }
 
+/// The evidence directory named by [`EVIDENCE_DIR_ENV`], when it is set and not empty.
+pub fn evidence_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os(EVIDENCE_DIR_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
+/// Appends `record` to this process's evidence file in `dir` (see the module documentation).
+/// For runners other than the `covers` attribute, such as the BDD runner.
+pub fn append_record(dir: &std::path::Path, record: &EvidenceRecord) -> std::io::Result<()> {
+    runtime::append(dir, record)
+}
+
 /// Runtime support for the expansion of `#[covers]`.
 pub mod runtime {
     use std::any::Any;
@@ -66,13 +81,13 @@ pub mod runtime {
     use std::future::Future;
     use std::io::Write;
     use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::pin::Pin;
     use std::sync::Mutex;
     use std::task::{Context, Poll};
 
     pub use super::EvidenceKind;
-    use super::{EVIDENCE_DIR_ENV, EvidenceRecord, Outcome};
+    use super::{EvidenceRecord, Outcome};
 
     /// Whether the test is expected to panic (`#[should_panic]`).
     #[derive(Debug, Clone, Copy)]
@@ -155,10 +170,7 @@ pub mod runtime {
     }
 
     fn finish<R: TestResult>(meta: &TestMeta, result: Result<R, Box<dyn Any + Send>>) -> R {
-        let dir = std::env::var_os(EVIDENCE_DIR_ENV)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from);
-        finish_into(dir.as_deref(), meta, result)
+        finish_into(super::evidence_dir().as_deref(), meta, result)
     }
 
     /// Records the outcome of `result` into `dir` (when given), then returns the test's value
@@ -231,7 +243,7 @@ pub mod runtime {
         }
     }
 
-    fn append(dir: &Path, record: &EvidenceRecord) -> std::io::Result<()> {
+    pub(super) fn append(dir: &Path, record: &EvidenceRecord) -> std::io::Result<()> {
         let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
         line.push('\n');
         let _guard = WRITE_LOCK
