@@ -5,6 +5,7 @@
 use api_types::{ErrorBody, ErrorCode, ErrorEnvelope, FullPolicy};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use orchestrator_core::pool::MAX_RETRY_AFTER_MS;
 
 /// Header carrying the correlation id (ORCH-2009).
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -36,9 +37,10 @@ impl ApiError {
         }
     }
 
-    /// Adds a retry hint.
+    /// Adds a retry hint, kept within the envelope's bounds (1 ms to [`MAX_RETRY_AFTER_MS`]):
+    /// a pool draining for an hour still asks for a retry within a minute.
     pub fn retry_after(mut self, ms: u64) -> Self {
-        self.retry_after_ms = Some(ms.max(1));
+        self.retry_after_ms = Some(ms.clamp(1, MAX_RETRY_AFTER_MS));
         self
     }
 

@@ -157,8 +157,35 @@ fn json_body<T: serde::de::DeserializeOwned>(
             ApiError::new(ErrorCode::InvalidRequest, rejection.body_text())
         }
     })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid body: {e}")))
+    // Every request body of the contract is an object; serde would also read a struct from a
+    // JSON array of its fields in order. A JSON text is whitespace then its value, so the first
+    // other byte tells an object.
+    let starts_an_object = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{');
+    if !starts_an_object {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "invalid body: the body must be a JSON object",
+        ));
+    }
+    // The path names the offending field when serde's own message does not (a wrong type,
+    // an out-of-range number, an unknown enum value), as ORCH-2012 requires.
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = if path.is_empty() || path == "." {
+            format!("invalid body: {}", e.inner())
+        } else {
+            format!("invalid body: field `{path}`: {}", e.inner())
+        };
+        ApiError::new(ErrorCode::InvalidRequest, message)
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid body: {e}")))?;
+    Ok(value)
 }
 
 async fn enqueue(
@@ -391,11 +418,13 @@ async fn liveness() -> axum::Json<api_types::Liveness> {
 async fn readiness(
     State(service): State<Arc<Service>>,
 ) -> Result<axum::Json<api_types::Readiness>, ApiError> {
+    // A probe's 503 carries no retry hint: the contract declares no `Retry-After` for it, so
+    // `retry_after_ms` stays null (ORCH-2006).
     if service.is_shutting_down() {
-        return Err(
-            ApiError::new(ErrorCode::ShuttingDown, "orchestratord is shutting down")
-                .retry_after(1000),
-        );
+        return Err(ApiError::new(
+            ErrorCode::ShuttingDown,
+            "orchestratord is shutting down",
+        ));
     }
     let not_ready = service.pools_not_ready();
     if not_ready.is_empty() {
@@ -406,8 +435,7 @@ async fn readiness(
         Err(ApiError::new(
             ErrorCode::PoolUnavailable,
             format!("pools not ready: {}", not_ready.join(", ")),
-        )
-        .retry_after(1000))
+        ))
     }
 }
 

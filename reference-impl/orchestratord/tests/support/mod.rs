@@ -1,8 +1,10 @@
-//! What the end-to-end suites share: a real orchestratord on an ephemeral loopback port and
-//! small HTTP helpers. Each test crate uses a part of it.
+//! What the end-to-end suites share: a real orchestratord on an ephemeral loopback port,
+//! small HTTP helpers, and the provider verifier ([`contract`]) that checks a response against
+//! the published contract. Each test crate uses a part of it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod contract;
 pub mod engine_contract;
 
 use std::time::Duration;
@@ -128,6 +130,26 @@ pub async fn control(
         request = request.json(&body);
     }
     request.send().await.unwrap()
+}
+
+/// Waits until the task holds a slot, so that the next task queues behind it.
+pub async fn wait_running(server: &Server, task: &Value) {
+    let id = task["task_id"].as_str().unwrap();
+    for _ in 0..500 {
+        let status: Value = http()
+            .get(format!("{}/v1/tasks/{id}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["state"] != "queued" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("task {id} was never dispatched");
 }
 
 /// Polls the task until its state is `state` (or about 2 s pass); its last status.
