@@ -95,6 +95,16 @@ pub enum Demand {
     None,
 }
 
+impl std::fmt::Display for Demand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Demand::Verified => "verified",
+            Demand::Covered => "covered",
+            Demand::None => "none",
+        })
+    }
+}
+
 /// `[gate]`: the demand per level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -13,7 +13,19 @@ use serde::{Deserialize, Serialize};
 pub const EVIDENCE_DIR_ENV: &str = "SPECTRACE_EVIDENCE_DIR";
 
 /// What kind of evidence a record is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EvidenceKind {
     /// An example-based test (the default).
@@ -388,10 +400,12 @@ mod tests {
                 }
             }
         }
+        // Under spec-tools/, which spectrace.toml excludes: should a run record it, it is no
+        // evidence for the orchestrator spec.
         static META: TestMeta = TestMeta {
-            ids: &["ORCH-2002"],
+            ids: &["SPECTRACE-0002"],
             test: "t",
-            file: "f.rs",
+            file: "spec-tools/src/evidence.rs",
             line: 1,
             kind: EvidenceKind::Test,
             should_panic: ShouldPanic::No,

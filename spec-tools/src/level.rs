@@ -11,7 +11,19 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 /// How strongly a requirement binds an implementation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// MUST, MUST NOT, SHALL, SHALL NOT, REQUIRED.

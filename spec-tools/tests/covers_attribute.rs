@@ -9,10 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 
 use proptest::prelude::*;
+use spectrace::config::EvidenceConfig;
 use spectrace::evidence::{EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome};
+use spectrace::id::IdPattern;
+use spectrace::scan::{DeclaredEvidence, ScanOptions, scan};
 
 const FAIL_ENV: &str = "SPECTRACE_FIXTURE_FAIL";
 
@@ -55,6 +59,23 @@ proptest! {
     fn fixture_property(n in 0u32..1000) {
         prop_assert!(!asked_to_fail() || n < 1, "n = {} is too big on request", n);
     }
+}
+
+/// `#[implements]` leaves the items it marks as they are.
+#[spectrace::implements("SPECTRACE-0007")]
+struct Marker(u8);
+
+#[spectrace::implements("SPECTRACE-0007")]
+impl Marker {
+    #[spectrace::implements("SPECTRACE-0008")]
+    fn get(&self) -> u8 {
+        self.0
+    }
+}
+
+#[test]
+fn implements_leaves_items_unchanged() {
+    assert_eq!(Marker(3).get(), 3);
 }
 
 fn run_fixtures(
@@ -152,4 +173,59 @@ fn failing_run_records_failures_with_their_messages() {
     assert!(failed("fixture_property").contains("is too big on request"));
     assert_eq!(records["fixture_passes"].outcome, Outcome::Passed);
     assert_eq!(records["fixture_should_panic"].outcome, Outcome::Passed);
+}
+
+/// `spectrace scan` must declare each fixture under exactly the key (`file`, `line`) and label
+/// (`test`) that its run records carry, or runs could not be matched with declarations. This
+/// covers a plain test, `#[should_panic]`, a `Result` test and a test inside `proptest!`.
+/// (This test's name must not contain `fixture_`: `run_fixtures` runs every test whose name
+/// does, and it would run itself.)
+#[test]
+fn scan_declares_each_annotated_test_under_the_key_its_records_carry() {
+    let (output, records) = run_fixtures(&[]);
+    assert!(output.status.success());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let scanned = scan(&ScanOptions {
+        root: workspace.to_path_buf(),
+        evidence: EvidenceConfig {
+            rust: vec!["spec-tools/tests/covers_attribute.rs".to_owned()],
+            features: Vec::new(),
+            openapi: Vec::new(),
+            exclude: Vec::new(),
+        },
+        ids: IdPattern::new("SPECTRACE-[0-9]{4}").unwrap(),
+        known: (1..=8).map(|n| format!("SPECTRACE-{n:04}")).collect(),
+    })
+    .unwrap();
+    let mut expected: Vec<DeclaredEvidence> = records
+        .values()
+        .map(|r| {
+            let mut ids = r.ids.clone();
+            ids.sort();
+            DeclaredEvidence {
+                ids,
+                test: r.test.clone(),
+                file: r.file.clone(),
+                line: r.line,
+                kind: r.kind,
+            }
+        })
+        .collect();
+    expected.sort_by_key(|e| e.line);
+    assert_eq!(expected.len(), 5);
+    assert_eq!(scanned.scan.evidence, expected);
+    let links: Vec<_> = scanned
+        .scan
+        .implementations
+        .iter()
+        .map(|l| (l.id.as_str(), l.item.as_str()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("SPECTRACE-0007", "Marker"),
+            ("SPECTRACE-0007", "impl Marker"),
+            ("SPECTRACE-0008", "Marker::get")
+        ]
+    );
 }

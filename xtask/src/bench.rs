@@ -2,7 +2,10 @@
 
 pub mod corpus;
 pub mod engine;
+pub mod evidence_corpus;
 pub mod extract;
+mod harness;
+pub mod report;
 mod ripgrep;
 pub mod server;
 mod stats;
@@ -17,6 +20,11 @@ Benchmarks:
   extract    `spectrace extract` (release build) on {files} generated specs with
              {total} requirements, against `rg -c` (ripgrep: the I/O floor);
              targets: median wall <= 200 ms, peak RSS <= 100 MB.
+  report     `spectrace report` (release build) on a generated repository: the
+             {total} requirements of `extract`, {tests} annotated tests in {test_files}
+             Rust files, {scenarios} scenarios in {features} feature files and one run's
+             evidence records, against `rg -c` over the same files;
+             targets: median wall <= 1 s, peak RSS <= 200 MB.
   server     orchestratord (release, zero-delay sim pool) against a minimal axum SSE
              server: tasks/s and tokens/s, admission p50/p99 at 1,000 tasks/s, 429 p99 at
              10x overload with flat memory; targets: >= 60 % of the baseline's throughput,
@@ -27,7 +35,7 @@ Benchmarks:
              token and decode tokens/s per path and their ratio (no target: the
              orchestrator's overhead on real inference).
 
-Options of `extract`:
+Options of `extract` and `report`:
   --runs N      timed runs per tool, alternated (default {default}, at least {min})
   --keep DIR    generate the corpus in DIR and keep it (default: a temporary directory,
                 removed at the end)
@@ -40,6 +48,10 @@ Options of `engine`:
 ",
         files = corpus::FILES,
         total = corpus::FILES * corpus::REQUIREMENTS_PER_FILE,
+        tests = evidence_corpus::TEST_FILES * evidence_corpus::TESTS_PER_FILE,
+        test_files = evidence_corpus::TEST_FILES,
+        scenarios = evidence_corpus::FEATURE_FILES * evidence_corpus::SCENARIOS_PER_FEATURE,
+        features = evidence_corpus::FEATURE_FILES,
         default = crate::cli::DEFAULT_RUNS,
         min = crate::cli::MIN_RUNS,
     )

@@ -1,8 +1,12 @@
 //! `cargo xtask ci`: the gates a change must pass, in the order CI runs them.
 //!
 //! `test` builds `target/debug/spectrace` as a side effect (the spectrace package has
-//! integration tests), which is the binary `generated` then runs in check mode, so the
-//! generators never trigger a build of their own.
+//! integration tests), which is the binary `generated` and `compliance` then run, so they never
+//! trigger a build of their own.
+//!
+//! The gates that run tests (`test`, `haiku-cpu`, `determinism`) record evidence into
+//! `reports/run/` (emptied first); `compliance` then checks that the committed reports match
+//! this run (`spectrace report --check`) and applies the gate (`spectrace check`).
 
 use std::ffi::OsStr;
 use std::process::ExitCode;
@@ -41,7 +45,10 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
                 ]),
             ],
         },
-        Gate::single("test", workspace.cargo(["test", "--workspace"])),
+        Gate::single(
+            "test",
+            recording(workspace, workspace.cargo(["test", "--workspace"])),
+        ),
         Gate {
             name: "generated".to_owned(),
             commands: generators()
@@ -54,8 +61,24 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
             commands: openapi_validator(workspace),
         },
         // The real engine (installed under target/llamacpp when missing) started for each.
-        Gate::single("haiku-cpu", workspace.cargo(["xtask", "ci:haiku:cpu"])),
-        Gate::single("determinism", workspace.cargo(["xtask", "ci:determinism"])),
+        Gate::single(
+            "haiku-cpu",
+            recording(workspace, workspace.cargo(["xtask", "ci:haiku:cpu"])),
+        ),
+        Gate::single(
+            "determinism",
+            recording(workspace, workspace.cargo(["xtask", "ci:determinism"])),
+        ),
+        Gate {
+            name: "compliance".to_owned(),
+            commands: vec![
+                workspace.command(
+                    workspace.binary("debug", "spectrace"),
+                    ["report", "--check"],
+                ),
+                workspace.command(workspace.binary("debug", "spectrace"), ["check"]),
+            ],
+        },
         Gate {
             name: "git-diff".to_owned(),
             commands: vec![
@@ -64,6 +87,32 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
             ],
         },
     ]
+}
+
+/// Where the test gates record evidence (`outputs.run_dir` of spectrace.toml).
+pub const RUN_DIR: &str = "reports/run";
+
+/// `command` with evidence recording on (see [`RUN_DIR`]).
+fn recording(workspace: &Workspace, mut command: std::process::Command) -> std::process::Command {
+    command.env("SPECTRACE_EVIDENCE_DIR", workspace.root.join(RUN_DIR));
+    command
+}
+
+/// Removes the evidence files of an earlier run, so that the report judges this run only.
+pub fn clear_run_dir(workspace: &Workspace) -> std::io::Result<()> {
+    let dir = workspace.root.join(RUN_DIR);
+    std::fs::create_dir_all(&dir)?;
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("evidence-") && name.ends_with(".jsonl") {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 /// The third-party OpenAPI validator (openapi-spec-validator from PyPI, pinned), installed into a
@@ -103,6 +152,10 @@ pub fn list(workspace: &Workspace) {
 
 /// `cargo xtask ci`: exit 0 when every gate passed, 1 at the first failure.
 pub fn run(workspace: &Workspace) -> ExitCode {
+    if let Err(e) = clear_run_dir(workspace) {
+        eprintln!("xtask ci: cannot empty {RUN_DIR}: {e}");
+        return ExitCode::FAILURE;
+    }
     if gates::run("ci", gates(workspace), workspace) {
         ExitCode::SUCCESS
     } else {
@@ -128,6 +181,7 @@ mod tests {
                 "openapi-validator",
                 "haiku-cpu",
                 "determinism",
+                "compliance",
                 "git-diff"
             ]
         );

@@ -13,9 +13,12 @@ pub const USAGE: &str = "\
 Usage: cargo xtask <command> [options]
 
 Commands:
+  compliance       The main job: build, run the suites of spectrace.toml with evidence
+                   recording on (`spectrace verify`), write COMPLIANCE.md and reports/, and
+                   apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, haiku-cpu, determinism, git-diff), stopping at the
-                   first failure; --list prints them without running.
+                   openapi-validator, haiku-cpu, determinism, compliance, git-diff),
+                   stopping at the first failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
@@ -54,6 +57,8 @@ pub enum Command {
     },
     /// A benchmark, or the list of them.
     Bench(BenchCommand),
+    /// The compliance pipeline: build, `spectrace verify`, `spectrace check`.
+    Compliance,
     /// Install the real engine and its model.
     EngineInstall,
     /// Start the real engine and run a command beside it (none: serve until interrupted).
@@ -70,7 +75,9 @@ pub enum BenchCommand {
     /// Print the benchmarks.
     List,
     /// Benchmark `spectrace extract`.
-    Extract(ExtractOptions),
+    Extract(CorpusOptions),
+    /// Benchmark `spectrace report`.
+    Report(CorpusOptions),
     /// Real-engine overhead of orchestratord, with this many completions per path.
     Engine {
         /// Completions per path.
@@ -83,16 +90,16 @@ pub enum BenchCommand {
     },
 }
 
-/// Options of `cargo xtask bench extract`.
+/// Options of the benchmarks on a generated corpus: `cargo xtask bench extract|report`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExtractOptions {
+pub struct CorpusOptions {
     /// Timed runs per tool (at least [`MIN_RUNS`]).
     pub runs: usize,
     /// Generate the corpus here and keep it, instead of in a temporary directory.
     pub keep: Option<PathBuf>,
 }
 
-impl Default for ExtractOptions {
+impl Default for CorpusOptions {
     fn default() -> Self {
         Self {
             runs: DEFAULT_RUNS,
@@ -138,6 +145,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "regen-schema" => parse_regen(args, "regen-schema", Some("regen-schema")),
         "bench" => parse_bench(args).map(Command::Bench),
         "engine" => parse_engine(args),
+        "compliance" => no_arguments(args, "compliance", Command::Compliance),
         "ci:haiku:cpu" => no_arguments(args, "ci:haiku:cpu", Command::HaikuCpu),
         "ci:determinism" => no_arguments(args, "ci:determinism", Command::Determinism),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
@@ -209,15 +217,20 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
     };
     match lossy(&name).as_str() {
         "list" | "help" | "-h" | "--help" => Ok(BenchCommand::List),
-        "extract" => parse_extract(args).map(BenchCommand::Extract),
+        "extract" => parse_corpus_options(args, "extract").map(BenchCommand::Extract),
+        "report" => parse_corpus_options(args, "report").map(BenchCommand::Report),
         "server" => parse_server(args),
         "engine" => parse_engine_bench(args),
         other => Err(ParseError::UnknownBenchmark(other.to_owned())),
     }
 }
 
-fn parse_extract(mut args: impl Iterator<Item = OsString>) -> Result<ExtractOptions, ParseError> {
-    let mut options = ExtractOptions::default();
+/// `[--runs N] [--keep DIR]` of the benchmark `bench`.
+fn parse_corpus_options(
+    mut args: impl Iterator<Item = OsString>,
+    bench: &str,
+) -> Result<CorpusOptions, ParseError> {
+    let mut options = CorpusOptions::default();
     while let Some(arg) = args.next() {
         let text = lossy(&arg);
         // `--flag value` and `--flag=value` are both accepted.
@@ -249,7 +262,7 @@ fn parse_extract(mut args: impl Iterator<Item = OsString>) -> Result<ExtractOpti
             }
             _ => {
                 return Err(ParseError::BadBenchArgument(format!(
-                    "unexpected argument `{text}` for `bench extract`"
+                    "unexpected argument `{text}` for `bench {bench}`"
                 )));
             }
         }
@@ -407,6 +420,7 @@ mod tests {
             Err(ParseError::BadArgument(_))
         ));
         assert_eq!(parse_str(&["ci:haiku:cpu"]), Ok(Command::HaikuCpu));
+        assert_eq!(parse_str(&["compliance"]), Ok(Command::Compliance));
         assert_eq!(parse_str(&["ci:determinism"]), Ok(Command::Determinism));
         assert!(matches!(
             parse_str(&["ci:haiku:cpu", "x"]),
@@ -431,10 +445,10 @@ mod tests {
         assert_eq!(
             parse_str(&["bench", "extract"]),
             Ok(Command::Bench(BenchCommand::Extract(
-                ExtractOptions::default()
+                CorpusOptions::default()
             )))
         );
-        let expected = ExtractOptions {
+        let expected = CorpusOptions {
             runs: 9,
             keep: Some(PathBuf::from("/tmp/corpus")),
         };
@@ -448,6 +462,69 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn bench_report_defaults_and_options() {
+        assert_eq!(
+            parse_str(&["bench", "report"]),
+            Ok(Command::Bench(BenchCommand::Report(
+                CorpusOptions::default()
+            )))
+        );
+        let expected = CorpusOptions {
+            runs: 5,
+            keep: Some(PathBuf::from("target/bench-report")),
+        };
+        for args in [
+            &[
+                "bench",
+                "report",
+                "--runs",
+                "5",
+                "--keep",
+                "target/bench-report",
+            ][..],
+            &["bench", "report", "--keep=target/bench-report", "--runs=5"],
+        ] {
+            assert_eq!(
+                parse_str(args),
+                Ok(Command::Bench(BenchCommand::Report(expected.clone()))),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            parse_str(&["bench", "report", "--runs=12"]),
+            Ok(Command::Bench(BenchCommand::Report(CorpusOptions {
+                runs: 12,
+                keep: None
+            })))
+        );
+    }
+
+    #[test]
+    fn bench_report_rejects_bad_runs_and_missing_values() {
+        for args in [
+            &["bench", "report", "--runs", "3"][..],
+            &["bench", "report", "--runs=0"],
+            &["bench", "report", "--runs", "-1"],
+            &["bench", "report", "--runs"],
+            &["bench", "report", "--keep"],
+            &["bench", "report", "--keep="],
+            &["bench", "report", "--seconds", "5"],
+            &["bench", "report", "extra"],
+        ] {
+            assert!(
+                matches!(parse_str(args), Err(ParseError::BadBenchArgument(_))),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            parse_str(&["bench", "report", "--verbose"]),
+            Err(ParseError::BadBenchArgument(
+                "unexpected argument `--verbose` for `bench report`".into()
+            ))
+        );
     }
 
     #[test]

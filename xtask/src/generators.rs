@@ -34,6 +34,15 @@ pub fn generators() -> Vec<Generator> {
             args: &["extract", "--strict"],
         },
         Generator {
+            name: "compliance schema",
+            binary: "spectrace",
+            args: &[
+                "schema",
+                "--out",
+                "contracts/schemas/compliance.schema.json",
+            ],
+        },
+        Generator {
             name: "regen-schema",
             binary: "contracts-codegen",
             args: &["schema"],

@@ -1,9 +1,11 @@
 //! `cargo xtask`: repository automation for spectrace, in plain Rust so that it runs the same
 //! on every machine that has cargo.
 //!
+//! - `cargo xtask compliance` runs the compliance pipeline (`spectrace verify`, then the gate).
 //! - `cargo xtask ci` runs the CI gates in order and stops at the first failure.
 //! - `cargo xtask regen` rewrites every generated file (`regen-openapi`, `regen-schema`: one).
-//! - `cargo xtask bench extract` benchmarks `spectrace extract` against ripgrep;
+//! - `cargo xtask bench extract` and `bench report` benchmark `spectrace extract` and
+//!   `spectrace report` against ripgrep;
 //!   `cargo xtask bench server` benchmarks orchestratord against a minimal SSE server.
 //! - `cargo xtask engine install|run` installs and starts the real llama.cpp engine;
 //!   `ci:haiku:cpu` and `ci:determinism` run the suites that need it.
@@ -16,6 +18,7 @@
 mod bench;
 mod ci;
 mod cli;
+mod compliance;
 mod engine;
 mod gates;
 mod generators;
@@ -55,8 +58,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Bench(BenchCommand::Extract(options)) => bench::extract::run(&workspace, &options),
+        Command::Bench(BenchCommand::Report(options)) => bench::report::run(&workspace, &options),
         Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
         Command::Bench(BenchCommand::Engine { runs }) => bench::engine::run(&workspace, runs),
+        Command::Compliance => compliance::run(&workspace),
         Command::EngineInstall => engine::run_install(&workspace),
         Command::EngineRun(command) => engine::run_with(&workspace, &command),
         Command::HaikuCpu => engine::run_suites(&workspace, &engine::haiku_suites()),

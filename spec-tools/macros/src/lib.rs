@@ -1,4 +1,5 @@
-//! The `#[covers(...)]` attribute, re-exported as `spectrace::covers`.
+//! The `#[covers(...)]` and `#[implements(...)]` attributes, re-exported as
+//! `spectrace::covers` and `spectrace::implements`.
 //!
 //! ```text
 //! #[spectrace::covers("ORCH-2002", "ORCH-2007", kind = "contract")]
@@ -12,6 +13,14 @@
 //! Whether an ID exists is checked later against the requirement set, by `spectrace scan`. At
 //! run time the test's body is wrapped so that its outcome, including a panic, is recorded by
 //! `spectrace::evidence` and then handed to the test harness unchanged.
+//!
+//! ```text
+//! #[spectrace::implements("ORCH-3004")]
+//! pub struct AdmissionQueue { /* ... */ }
+//! ```
+//!
+//! `#[implements]` goes on any item. It checks the same ID syntax and leaves the item
+//! unchanged: the link is found statically by `spectrace scan`.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -31,6 +40,29 @@ pub fn covers(args: TokenStream, item: TokenStream) -> TokenStream {
     match expand(args, function) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// Links an item (function, type, `impl` block, module, constant, ...) to the requirement IDs
+/// it implements. The item is left unchanged. See the crate documentation.
+#[proc_macro_attribute]
+pub fn implements(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = parse_macro_input!(args as CoversArgs);
+    let checked = match args.kind {
+        Some(kind) => Err(syn::Error::new(
+            kind.span(),
+            "#[implements] takes requirement IDs only; `kind` belongs to #[covers]",
+        )),
+        None => check_ids("implements", &args.ids),
+    };
+    match checked {
+        Ok(()) => item,
+        Err(error) => {
+            // The item stays, so that the only error is this one.
+            let mut tokens = TokenStream::from(error.to_compile_error());
+            tokens.extend(item);
+            tokens
+        }
     }
 }
 
@@ -106,11 +138,13 @@ fn is_well_formed_id(id: &str) -> bool {
     number_ok && prefix_ok
 }
 
-fn check_ids(ids: &[LitStr]) -> syn::Result<()> {
+fn check_ids(attribute: &str, ids: &[LitStr]) -> syn::Result<()> {
     if ids.is_empty() {
         return Err(syn::Error::new(
             Span::call_site(),
-            "#[covers] needs at least one requirement ID, e.g. #[covers(\"ORCH-2002\")]",
+            format!(
+                "#[{attribute}] needs at least one requirement ID, e.g. #[{attribute}(\"ORCH-2002\")]"
+            ),
         ));
     }
     let mut seen: Vec<String> = Vec::new();
@@ -194,7 +228,7 @@ fn should_panic(attrs: &[Attribute]) -> syn::Result<TokenStream2> {
 }
 
 fn expand(args: CoversArgs, function: ItemFn) -> syn::Result<TokenStream2> {
-    check_ids(&args.ids)?;
+    check_ids("covers", &args.ids)?;
     let kind = kind_tokens(args.kind.as_ref())?;
     if !function.attrs.iter().any(is_test_attribute) {
         return Err(syn::Error::new_spanned(

@@ -1,8 +1,8 @@
-//! Malformed uses of `#[covers]` must not compile; each case's error is pinned in its
+//! Malformed uses of `#[covers]` and `#[implements]` must not compile; each case's error is pinned in its
 //! `.stderr` file (regenerate with `TRYBUILD=overwrite` when the compiler's wording changes).
 
 #[test]
-fn malformed_covers_attributes_do_not_compile() {
+fn malformed_attributes_do_not_compile() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
 }

@@ -23,9 +23,9 @@ const TOTAL: usize = FILES * REQUIREMENTS_PER_FILE;
 /// The LCG seed: any constant will do, this one is fixed forever.
 const SEED: u64 = 0x5EC7_2ACE_0000_2119;
 
-/// One generated spec.
+/// One generated file: a spec here, any file of a benchmark's tree elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecFile {
+pub struct GeneratedFile {
     /// Path relative to the corpus root, such as `.specs/spec-007.md`.
     pub path: String,
     /// Markdown text.
@@ -33,18 +33,18 @@ pub struct SpecFile {
 }
 
 /// The whole corpus, in file order.
-pub fn generate() -> Vec<SpecFile> {
+pub fn generate() -> Vec<GeneratedFile> {
     let mut rng = Lcg(SEED);
     (0..FILES)
-        .map(|file| SpecFile {
+        .map(|file| GeneratedFile {
             path: format!(".specs/spec-{file:03}.md"),
             text: spec_text(file, &mut rng),
         })
         .collect()
 }
 
-/// Writes the corpus under `root` and returns the number of bytes written.
-pub fn write(root: &Path, files: &[SpecFile]) -> io::Result<u64> {
+/// Writes `files` under `root` and returns the number of bytes written.
+pub fn write(root: &Path, files: &[GeneratedFile]) -> io::Result<u64> {
     let mut bytes = 0;
     for file in files {
         let path = root.join(&file.path);
@@ -58,10 +58,12 @@ pub fn write(root: &Path, files: &[SpecFile]) -> io::Result<u64> {
 }
 
 /// A 64-bit linear congruential generator (Knuth's MMIX constants); the high bits are used.
-struct Lcg(u64);
+/// Shared by the benchmarks' generators, each with its own fixed seed.
+pub(super) struct Lcg(pub(super) u64);
 
 impl Lcg {
-    fn next(&mut self) -> u32 {
+    /// The next 32 random bits.
+    pub(super) fn next(&mut self) -> u32 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -71,16 +73,17 @@ impl Lcg {
     }
 
     /// Uniform-enough in `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         self.next() as usize % n
     }
 
     /// True with probability `percent` / 100.
-    fn chance(&mut self, percent: usize) -> bool {
+    pub(super) fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    /// One of `items` (not empty).
+    pub(super) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
 }

@@ -1,0 +1,6 @@
+#[spectrace_macros::implements()]
+fn admit() {}
+
+fn main() {
+    admit();
+}

@@ -1,0 +1,337 @@
+//! Part of the `spectrace` binary (not the library): the commands that judge a run —
+//! `verify`, `report`, `check` — and `schema`. Each loads the pipeline
+//! ([`spectrace::pipeline`]), prints on stderr, and maps the outcome to an exit code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use spectrace::compliance::{ComplianceModel, RunOutcome, Status};
+use spectrace::config::Config;
+use spectrace::diag::Diagnostic;
+use spectrace::evidence::EVIDENCE_DIR_ENV;
+use spectrace::gate::shortfalls;
+use spectrace::generated::{Emitted, emit};
+use spectrace::pipeline::{Loaded, load, report_files};
+use spectrace::render::{Format, to_text};
+use spectrace::report::{compliance_schema, level_label};
+
+use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics};
+
+/// `requirements: N verified, …` for the summary lines.
+fn totals(model: &ComplianceModel) -> String {
+    let count = |status: Status| {
+        model
+            .requirements
+            .iter()
+            .filter(|r| r.status == status)
+            .count()
+    };
+    let parts: Vec<String> = Status::ALL
+        .iter()
+        .map(|&s| format!("{} {s}", count(s)))
+        .collect();
+    format!(
+        "{} requirements: {}",
+        model.requirements.len(),
+        parts.join(", ")
+    )
+}
+
+fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
+    match load(
+        &common.root,
+        common.config.as_deref(),
+        common.run.as_deref(),
+    ) {
+        Ok(loaded) => {
+            print_diagnostics(&loaded.warnings);
+            Ok(loaded)
+        }
+        Err(diagnostics) => Err(fail(&diagnostics)),
+    }
+}
+
+/// `spectrace report [--check]`.
+pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
+    let loaded = match load_or_fail(common) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let files = match report_files(&common.root, &loaded) {
+        Ok(files) => files,
+        Err(d) => return fail(&[d]),
+    };
+    let mut stale = false;
+    let mut written = Vec::new();
+    for file in &files {
+        match emit(&file.path, &file.display, &file.content, check) {
+            Ok(Emitted::Written) => written.push(format!("{} (written)", file.display)),
+            Ok(Emitted::Unchanged) => written.push(format!("{} (unchanged)", file.display)),
+            Ok(Emitted::Stale(diff)) => {
+                stale = true;
+                let _ = std::io::stdout().lock().write_all(diff.as_bytes());
+                eprintln!("spectrace: {} is stale", file.display);
+            }
+            Ok(Emitted::Missing) => {
+                stale = true;
+                eprintln!("spectrace: {} does not exist", file.display);
+            }
+            Err(e) => {
+                return fail(&[Diagnostic::error(
+                    &file.display,
+                    None,
+                    format!("cannot write: {e}"),
+                )]);
+            }
+        }
+    }
+    eprintln!("spectrace: {}", totals(&loaded.model));
+    if stale {
+        eprintln!("spectrace: run `spectrace report` and commit the result");
+        return ExitCode::from(CHECK_FAILED);
+    }
+    eprintln!("spectrace: {}", written.join(", "));
+    ExitCode::SUCCESS
+}
+
+/// Generated files whose committed copy differs from what this run generates.
+fn stale_files(common: &CommonArgs, loaded: &Loaded) -> Result<Vec<String>, Diagnostic> {
+    let index_text =
+        to_text(&loaded.index, Format::Yaml).map_err(|e| Diagnostic::error("<index>", None, e))?;
+    let mut expected = vec![(
+        common.root.join(&loaded.config.outputs.index),
+        loaded.config.outputs.index.clone(),
+        index_text,
+    )];
+    for file in report_files(&common.root, loaded)? {
+        expected.push((file.path, file.display, file.content));
+    }
+    Ok(expected
+        .into_iter()
+        .filter(|(path, _, content)| {
+            std::fs::read(path).ok().as_deref() != Some(content.as_bytes())
+        })
+        .map(|(_, display, _)| display)
+        .collect())
+}
+
+/// `spectrace check`: every offending requirement with its level, status and `spec:line`.
+pub fn check(common: &CommonArgs) -> ExitCode {
+    let loaded = match load_or_fail(common) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let stale = match stale_files(common, &loaded) {
+        Ok(stale) => stale,
+        Err(d) => return fail(&[d]),
+    };
+    let short = shortfalls(&loaded.model, &loaded.config.gate);
+    let mut err = std::io::stderr().lock();
+    if loaded.run.records.is_empty() {
+        let _ = writeln!(
+            err,
+            "spectrace check: no evidence records in {}: run `spectrace verify` (or the tests with \
+             {EVIDENCE_DIR_ENV} set) first",
+            loaded.config.outputs.run_dir
+        );
+    }
+    for s in &short {
+        let _ = writeln!(
+            err,
+            "{}:{}: {} {} is {} (the gate demands {}): {}",
+            s.spec,
+            s.line,
+            level_label(s.level),
+            s.id,
+            s.status,
+            s.demand,
+            s.title
+        );
+        let requirement = loaded.model.requirements.iter().find(|r| r.id == s.id);
+        for e in requirement.into_iter().flat_map(|r| &r.evidence) {
+            let what = match e.outcome {
+                RunOutcome::Passed => continue,
+                RunOutcome::Failed => format!(
+                    "failed: {}",
+                    e.message.as_deref().unwrap_or("(no message)").trim()
+                ),
+                RunOutcome::NotRun => "did not run".to_owned(),
+            };
+            let first_line = what.lines().next().unwrap_or_default();
+            let _ = writeln!(err, "    {}:{}: {} {first_line}", e.file, e.line, e.test);
+        }
+    }
+    for file in &stale {
+        let _ = writeln!(
+            err,
+            "{file}: stale: regenerate it (`spectrace extract` / `spectrace report`) and commit"
+        );
+    }
+    let verdict = if short.is_empty() && stale.is_empty() {
+        "passed"
+    } else {
+        "FAILED"
+    };
+    let _ = writeln!(
+        err,
+        "spectrace check: {verdict}: {}; {} short of the gate, {} stale file{}",
+        totals(&loaded.model),
+        short.len(),
+        stale.len(),
+        if stale.len() == 1 { "" } else { "s" }
+    );
+    if short.is_empty() && stale.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(CHECK_FAILED)
+    }
+}
+
+/// Removes the evidence files of an earlier run from `dir` (nothing else), creating it.
+fn clear_run_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("evidence-") && name.ends_with(".jsonl") {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// `spectrace verify`: runs the configured suites with evidence recording on, then `report`.
+pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
+    let config = match Config::load(&common.root, common.config.as_deref()) {
+        Ok(config) => config,
+        Err(d) => return fail(&[d]),
+    };
+    let suites: Vec<_> = config
+        .verify
+        .suites
+        .iter()
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .collect();
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| !config.verify.suites.iter().any(|s| &s.name == *name))
+    {
+        let names: Vec<&str> = config
+            .verify
+            .suites
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        eprintln!(
+            "spectrace verify: no suite named `{unknown}` (configured: {})",
+            names.join(", ")
+        );
+        return ExitCode::from(BAD_INPUT);
+    }
+    let run_dir = common
+        .run
+        .clone()
+        .unwrap_or_else(|| common.root.join(&config.outputs.run_dir));
+    let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
+    if let Err(e) = clear_run_dir(&run_dir) {
+        return fail(&[Diagnostic::error(
+            run_dir.display().to_string(),
+            None,
+            format!("cannot prepare the run directory: {e}"),
+        )]);
+    }
+    let mut failed = Vec::new();
+    for (i, suite) in suites.iter().enumerate() {
+        let Some((program, args)) = suite.command.split_first() else {
+            return fail(&[Diagnostic::error(
+                "spectrace.toml",
+                None,
+                format!("suite `{}` has an empty command", suite.name),
+            )]);
+        };
+        eprintln!(
+            "spectrace verify: [{}/{}] {}: {}",
+            i + 1,
+            suites.len(),
+            suite.name,
+            suite.command.join(" ")
+        );
+        let started = Instant::now();
+        let status = std::process::Command::new(program)
+            .args(args)
+            .current_dir(&common.root)
+            .env(EVIDENCE_DIR_ENV, &run_dir)
+            .status();
+        let took = started.elapsed().as_secs_f64();
+        match status {
+            Ok(status) if status.success() => {
+                eprintln!("spectrace verify: {}: ok ({took:.1} s)", suite.name);
+            }
+            Ok(status) => {
+                eprintln!(
+                    "spectrace verify: {}: FAILED ({status}, {took:.1} s)",
+                    suite.name
+                );
+                failed.push(suite.name.clone());
+            }
+            Err(e) => {
+                eprintln!(
+                    "spectrace verify: {}: cannot run `{program}`: {e}",
+                    suite.name
+                );
+                failed.push(suite.name.clone());
+            }
+        }
+    }
+    let with_run = CommonArgs {
+        root: common.root.clone(),
+        config: common.config.clone(),
+        run: Some(PathBuf::from(&run_dir)),
+    };
+    let reported = report(&with_run, false);
+    if !failed.is_empty() {
+        eprintln!(
+            "spectrace verify: {} suite{} failed: {}; the reports show what failed",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" },
+            failed.join(", ")
+        );
+        return ExitCode::from(CHECK_FAILED);
+    }
+    reported
+}
+
+/// `spectrace schema [--out PATH [--check]]`.
+pub fn schema(out: Option<&Path>, check: bool) -> ExitCode {
+    let text = match compliance_schema() {
+        Ok(text) => text,
+        Err(e) => return fail(&[Diagnostic::error("<schema>", None, e)]),
+    };
+    let Some(out) = out else {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return ExitCode::SUCCESS;
+    };
+    let display = out.display().to_string();
+    match emit(out, &display, &text, check) {
+        Ok(Emitted::Written | Emitted::Unchanged) => ExitCode::SUCCESS,
+        Ok(Emitted::Stale(diff)) => {
+            let _ = std::io::stdout().lock().write_all(diff.as_bytes());
+            eprintln!("spectrace: {display} is stale; run `spectrace schema --out {display}`");
+            ExitCode::from(CHECK_FAILED)
+        }
+        Ok(Emitted::Missing) => {
+            eprintln!(
+                "spectrace: {display} does not exist; run `spectrace schema --out {display}`"
+            );
+            ExitCode::from(CHECK_FAILED)
+        }
+        Err(e) => fail(&[Diagnostic::error(
+            display,
+            None,
+            format!("cannot write: {e}"),
+        )]),
+    }
+}

@@ -1,0 +1,339 @@
+//! The compliance model (BRIEF §5): for every requirement, the evidence that declares it, what
+//! ran, and the resulting status. Pure: it takes the requirement index, the static scan and the
+//! evidence records of one run, and does no I/O ([`records`] reads the run directory).
+//!
+//! Evidence is keyed by `(file, line)`: the line of a test function's name, or of a Gherkin
+//! `Scenario`/`Scenario Outline` keyword, which is what both the scanner and the runners write.
+//! Several records under one key (a test run by two suites, the rows of a scenario outline) are
+//! one evidence item that passed only if every run passed.
+//!
+//! | status | meaning |
+//! |---|---|
+//! | `verified` | at least one linked evidence ran, and every linked evidence that ran passed |
+//! | `failing` | a linked evidence ran and failed |
+//! | `unverified` | linked evidence is declared, none ran |
+//! | `uncovered` | nothing links to it |
+
+pub mod records;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{EvidenceKind, EvidenceRecord, Outcome};
+use crate::level::Level;
+use crate::model::RequirementIndex;
+use crate::scan::Scan;
+
+/// Version of the `compliance.json` format.
+pub const COMPLIANCE_SCHEMA_VERSION: u32 = 1;
+
+/// A requirement's status in one run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Evidence ran, and all of it passed.
+    Verified,
+    /// Some evidence ran and failed.
+    Failing,
+    /// Evidence is declared, none ran.
+    Unverified,
+    /// No evidence links to it.
+    Uncovered,
+}
+
+impl Status {
+    /// Every status, best first.
+    pub const ALL: [Status; 4] = [
+        Status::Verified,
+        Status::Failing,
+        Status::Unverified,
+        Status::Uncovered,
+    ];
+
+    /// The lower-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Verified => "verified",
+            Status::Failing => "failing",
+            Status::Unverified => "unverified",
+            Status::Uncovered => "uncovered",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened to one evidence item in the run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunOutcome {
+    /// Every run of it passed.
+    Passed,
+    /// A run of it failed.
+    Failed,
+    /// It is declared but did not run.
+    NotRun,
+}
+
+/// The whole model, as written to `compliance.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceModel {
+    /// [`COMPLIANCE_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Requirement counts per level and status (every pair present, zeros included).
+    pub totals: Vec<Total>,
+    /// Every requirement, in the order of the index (by ID).
+    pub requirements: Vec<RequirementStatus>,
+}
+
+/// The number of requirements of one level with one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Total {
+    /// Level.
+    pub level: Level,
+    /// Status.
+    pub status: Status,
+    /// How many.
+    pub count: usize,
+}
+
+/// One requirement and what proves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementStatus {
+    /// Requirement ID.
+    pub id: String,
+    /// Level.
+    pub level: Level,
+    /// Short title.
+    pub title: String,
+    /// Spec file, relative to the root.
+    pub spec: String,
+    /// Line of the requirement in the spec.
+    pub line: usize,
+    /// Heading of its section.
+    pub section: String,
+    /// GitHub anchor of its section.
+    pub anchor: String,
+    /// Fingerprint of its text.
+    pub fingerprint: String,
+    /// Status in this run.
+    pub status: Status,
+    /// Evidence items, sorted by file and line.
+    pub evidence: Vec<EvidenceItem>,
+    /// `x-req-id` links into the contracts.
+    pub contracts: Vec<Link>,
+    /// `#[implements]` links into the code.
+    pub implementations: Vec<Link>,
+}
+
+/// One test or scenario linked to a requirement, and how it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceItem {
+    /// Test path or `Feature: Scenario`.
+    pub test: String,
+    /// File, relative to the root.
+    pub file: String,
+    /// Line of the test's name or the scenario's keyword.
+    pub line: u32,
+    /// Kind of evidence.
+    pub kind: EvidenceKind,
+    /// Outcome in this run.
+    pub outcome: RunOutcome,
+    /// The first failure message, for failed evidence.
+    pub message: Option<String>,
+}
+
+/// A contract or implementation location.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// File, relative to the root.
+    pub file: String,
+    /// Line.
+    pub line: u32,
+    /// JSON pointer (contracts) or item name (implementations).
+    pub target: String,
+}
+
+/// One evidence item while it is being merged.
+struct Merged {
+    ids: Vec<String>,
+    test: String,
+    kind: EvidenceKind,
+    outcome: RunOutcome,
+    message: Option<String>,
+}
+
+/// Builds the model of one run.
+pub fn build(index: &RequirementIndex, scan: &Scan, records: &[EvidenceRecord]) -> ComplianceModel {
+    let mut items: BTreeMap<(String, u32), Merged> = BTreeMap::new();
+    for declared in &scan.evidence {
+        items.insert(
+            (declared.file.clone(), declared.line),
+            Merged {
+                ids: declared.ids.clone(),
+                test: declared.test.clone(),
+                kind: declared.kind,
+                outcome: RunOutcome::NotRun,
+                message: None,
+            },
+        );
+    }
+    for record in records {
+        let item = items
+            .entry((record.file.clone(), record.line))
+            .or_insert_with(|| Merged {
+                ids: Vec::new(),
+                test: record.test.clone(),
+                kind: record.kind,
+                outcome: RunOutcome::NotRun,
+                message: None,
+            });
+        // What ran is what counts: the compiled attribute's IDs join the declared ones.
+        for id in &record.ids {
+            if !item.ids.contains(id) {
+                item.ids.push(id.clone());
+            }
+        }
+        match (record.outcome, item.outcome) {
+            (Outcome::Failed, RunOutcome::Failed) => {}
+            (Outcome::Failed, _) => {
+                item.outcome = RunOutcome::Failed;
+                item.message = record.message.clone();
+            }
+            (Outcome::Passed, RunOutcome::NotRun) => item.outcome = RunOutcome::Passed,
+            (Outcome::Passed, _) => {}
+        }
+    }
+
+    let mut by_id: BTreeMap<&str, Vec<EvidenceItem>> = BTreeMap::new();
+    for ((file, line), item) in &items {
+        for id in &item.ids {
+            by_id.entry(id.as_str()).or_default().push(EvidenceItem {
+                test: item.test.clone(),
+                file: file.clone(),
+                line: *line,
+                kind: item.kind,
+                outcome: item.outcome,
+                message: item.message.clone(),
+            });
+        }
+    }
+    let contracts = group_links(scan.contracts.iter().map(|c| {
+        let link = Link {
+            file: c.file.clone(),
+            line: c.line,
+            target: c.pointer.clone(),
+        };
+        (c.id.as_str(), link)
+    }));
+    let implementations = group_links(scan.implementations.iter().map(|i| {
+        let link = Link {
+            file: i.file.clone(),
+            line: i.line,
+            target: i.item.clone(),
+        };
+        (i.id.as_str(), link)
+    }));
+
+    let requirements: Vec<RequirementStatus> = index
+        .requirements
+        .iter()
+        .map(|r| {
+            let evidence = by_id.remove(r.id.as_str()).unwrap_or_default();
+            RequirementStatus {
+                id: r.id.clone(),
+                level: r.level,
+                title: r.title.clone(),
+                spec: r.spec.clone(),
+                line: r.line,
+                section: r.section.clone(),
+                anchor: r.anchor.clone(),
+                fingerprint: r.fingerprint.clone(),
+                status: status_of(&evidence),
+                contracts: contracts.get(r.id.as_str()).cloned().unwrap_or_default(),
+                implementations: implementations
+                    .get(r.id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                evidence,
+            }
+        })
+        .collect();
+    let totals = Level::ALL
+        .iter()
+        .flat_map(|&level| {
+            let requirements = &requirements;
+            Status::ALL.iter().map(move |&status| Total {
+                level,
+                status,
+                count: requirements
+                    .iter()
+                    .filter(|r| r.level == level && r.status == status)
+                    .count(),
+            })
+        })
+        .collect();
+    ComplianceModel {
+        schema_version: COMPLIANCE_SCHEMA_VERSION,
+        totals,
+        requirements,
+    }
+}
+
+/// Links grouped by requirement ID, each list sorted and without repeats.
+fn group_links<'a>(pairs: impl Iterator<Item = (&'a str, Link)>) -> BTreeMap<&'a str, Vec<Link>> {
+    let mut map: BTreeMap<&str, Vec<Link>> = BTreeMap::new();
+    for (id, link) in pairs {
+        map.entry(id).or_default().push(link);
+    }
+    for list in map.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    map
+}
+
+/// The status that a requirement's evidence gives it (see the module documentation).
+pub fn status_of(evidence: &[EvidenceItem]) -> Status {
+    if evidence.is_empty() {
+        Status::Uncovered
+    } else if evidence.iter().any(|e| e.outcome == RunOutcome::Failed) {
+        Status::Failing
+    } else if evidence.iter().any(|e| e.outcome == RunOutcome::Passed) {
+        Status::Verified
+    } else {
+        Status::Unverified
+    }
+}
+
+/// IDs that evidence records name but no requirement defines, with where the record came from.
+pub fn unknown_record_ids<'a>(
+    index: &RequirementIndex,
+    records: &'a [EvidenceRecord],
+) -> Vec<(&'a EvidenceRecord, &'a str)> {
+    let known: std::collections::BTreeSet<&str> =
+        index.requirements.iter().map(|r| r.id.as_str()).collect();
+    records
+        .iter()
+        .flat_map(|r| r.ids.iter().map(move |id| (r, id.as_str())))
+        .filter(|(_, id)| !known.contains(id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

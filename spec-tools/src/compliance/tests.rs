@@ -1,0 +1,171 @@
+use super::*;
+use crate::model::Requirement;
+use crate::scan::{ContractLink, DeclaredEvidence, ImplementationLink};
+
+fn requirement(id: &str, level: Level) -> Requirement {
+    Requirement {
+        id: id.to_owned(),
+        level,
+        keyword: Some("MUST".to_owned()),
+        title: format!("title of {id}"),
+        text: format!("text of {id}"),
+        spec: ".specs/s.md".to_owned(),
+        line: 3,
+        section: "1 Intro".to_owned(),
+        anchor: "1-intro".to_owned(),
+        fingerprint: "f".repeat(16),
+        references: Vec::new(),
+    }
+}
+
+fn index(ids: &[&str]) -> RequirementIndex {
+    RequirementIndex {
+        schema_version: 1,
+        specs: Vec::new(),
+        requirements: ids.iter().map(|id| requirement(id, Level::Must)).collect(),
+    }
+}
+
+fn declared(ids: &[&str], file: &str, line: u32) -> DeclaredEvidence {
+    DeclaredEvidence {
+        ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+        test: format!("t::{file}:{line}"),
+        file: file.to_owned(),
+        line,
+        kind: EvidenceKind::Test,
+    }
+}
+
+fn record(ids: &[&str], file: &str, line: u32, outcome: Outcome) -> EvidenceRecord {
+    EvidenceRecord {
+        ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+        test: format!("t::{file}:{line}"),
+        file: file.to_owned(),
+        line,
+        kind: EvidenceKind::Test,
+        outcome,
+        message: (outcome == Outcome::Failed).then(|| "boom".to_owned()),
+    }
+}
+
+fn status(model: &ComplianceModel, id: &str) -> Status {
+    model
+        .requirements
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.status)
+        .unwrap()
+}
+
+#[test]
+fn each_status_follows_from_the_evidence() {
+    let index = index(&["A-1", "A-2", "A-3", "A-4"]);
+    let scan = Scan {
+        evidence: vec![
+            declared(&["A-1"], "a.rs", 1),
+            declared(&["A-2"], "a.rs", 2),
+            declared(&["A-2", "A-3"], "a.rs", 3),
+        ],
+        ..Scan::default()
+    };
+    let records = [
+        record(&["A-1"], "a.rs", 1, Outcome::Passed),
+        record(&["A-2"], "a.rs", 2, Outcome::Failed),
+    ];
+    let model = build(&index, &scan, &records);
+    assert_eq!(status(&model, "A-1"), Status::Verified);
+    assert_eq!(status(&model, "A-2"), Status::Failing);
+    assert_eq!(status(&model, "A-3"), Status::Unverified);
+    assert_eq!(status(&model, "A-4"), Status::Uncovered);
+    let failing = &model.requirements[1].evidence;
+    assert_eq!(failing[0].message.as_deref(), Some("boom"));
+    assert_eq!(failing[1].outcome, RunOutcome::NotRun);
+}
+
+#[test]
+fn one_failed_run_of_an_item_fails_it_whatever_the_order() {
+    let index = index(&["A-1"]);
+    let scan = Scan {
+        evidence: vec![declared(&["A-1"], "a.rs", 1)],
+        ..Scan::default()
+    };
+    for records in [
+        [
+            record(&["A-1"], "a.rs", 1, Outcome::Passed),
+            record(&["A-1"], "a.rs", 1, Outcome::Failed),
+        ],
+        [
+            record(&["A-1"], "a.rs", 1, Outcome::Failed),
+            record(&["A-1"], "a.rs", 1, Outcome::Passed),
+        ],
+    ] {
+        let model = build(&index, &scan, &records);
+        assert_eq!(status(&model, "A-1"), Status::Failing);
+        assert_eq!(model.requirements[0].evidence.len(), 1);
+    }
+}
+
+#[test]
+fn a_record_without_declaration_still_counts() {
+    let model = build(
+        &index(&["A-1"]),
+        &Scan::default(),
+        &[record(&["A-1"], "elsewhere.rs", 9, Outcome::Passed)],
+    );
+    assert_eq!(status(&model, "A-1"), Status::Verified);
+}
+
+#[test]
+fn totals_count_every_level_and_status_pair() {
+    let model = build(&index(&["A-1", "A-2"]), &Scan::default(), &[]);
+    assert_eq!(model.totals.len(), Level::ALL.len() * Status::ALL.len());
+    let uncovered_must = model
+        .totals
+        .iter()
+        .find(|t| t.level == Level::Must && t.status == Status::Uncovered)
+        .unwrap();
+    assert_eq!(uncovered_must.count, 2);
+    assert_eq!(model.totals.iter().map(|t| t.count).sum::<usize>(), 2);
+}
+
+#[test]
+fn contract_and_implementation_links_are_attached_sorted() {
+    let scan = Scan {
+        contracts: vec![
+            ContractLink {
+                id: "A-1".into(),
+                file: "b.yaml".into(),
+                line: 9,
+                pointer: "/paths/x".into(),
+            },
+            ContractLink {
+                id: "A-1".into(),
+                file: "a.yaml".into(),
+                line: 4,
+                pointer: "/paths/y".into(),
+            },
+        ],
+        implementations: vec![ImplementationLink {
+            id: "A-1".into(),
+            item: "Queue".into(),
+            file: "q.rs".into(),
+            line: 2,
+        }],
+        ..Scan::default()
+    };
+    let model = build(&index(&["A-1"]), &scan, &[]);
+    let r = &model.requirements[0];
+    assert_eq!(r.contracts[0].file, "a.yaml");
+    assert_eq!(r.implementations[0].target, "Queue");
+    // Links are not evidence.
+    assert_eq!(r.status, Status::Uncovered);
+}
+
+#[test]
+fn records_naming_unknown_ids_are_found() {
+    let index = index(&["A-1"]);
+    let records = [record(&["A-1", "A-9"], "a.rs", 1, Outcome::Passed)];
+    let unknown = unknown_record_ids(&index, &records);
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].1, "A-9");
+}

@@ -1,0 +1,337 @@
+//! The reports of one run, rendered from the compliance model (BRIEF §6): `COMPLIANCE.md`
+//! (minijinja, template `templates/compliance.md.j2` compiled in), `compliance.json` and
+//! `junit.xml` (one test case per requirement). Pure: text in, text out; every output is
+//! deterministic (no timestamps, durations or absolute paths).
+
+use std::collections::BTreeMap;
+
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use serde::Serialize;
+
+use crate::compliance::{ComplianceModel, RequirementStatus, RunOutcome, Status};
+use crate::config::GateConfig;
+use crate::evidence::EvidenceKind;
+use crate::gate::{demand_for, meets};
+use crate::level::Level;
+use crate::model::RequirementIndex;
+
+/// The `COMPLIANCE.md` template.
+pub const COMPLIANCE_TEMPLATE: &str = include_str!("../../templates/compliance.md.j2");
+
+/// How a level is written in reports: RFC 2119 levels in capitals.
+pub fn level_label(level: Level) -> &'static str {
+    match level {
+        Level::Must => "MUST",
+        Level::Should => "SHOULD",
+        Level::May => "MAY",
+        Level::Info => "info",
+    }
+}
+
+fn status_icon(status: Status) -> &'static str {
+    match status {
+        Status::Verified => "✅",
+        Status::Failing => "❌",
+        Status::Unverified => "⚠️",
+        Status::Uncovered => "⬜",
+    }
+}
+
+/// Makes text safe inside one Markdown table cell: one line, pipes escaped.
+pub fn table_cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
+}
+
+#[derive(Serialize)]
+struct TotalRow {
+    level: &'static str,
+    verified: usize,
+    failing: usize,
+    unverified: usize,
+    uncovered: usize,
+    total: usize,
+}
+
+#[derive(Serialize)]
+struct SpecView {
+    path: String,
+    title: String,
+    count: usize,
+    sections: Vec<SectionView>,
+}
+
+#[derive(Serialize)]
+struct SectionView {
+    title: String,
+    requirements: Vec<RequirementView>,
+}
+
+#[derive(Serialize)]
+struct RequirementView {
+    id: String,
+    spec: String,
+    anchor: String,
+    level: &'static str,
+    title: String,
+    status: Status,
+    status_icon: &'static str,
+    evidence: Vec<EvidenceView>,
+}
+
+#[derive(Serialize)]
+struct EvidenceView {
+    icon: &'static str,
+    name: String,
+    file: String,
+    line: u32,
+    kind: String,
+}
+
+/// Totals per level (levels without requirements left out) and a last row over all levels.
+fn total_rows(model: &ComplianceModel) -> Vec<TotalRow> {
+    let count = |level: Option<Level>, status: Status| {
+        model
+            .totals
+            .iter()
+            .filter(|t| level.is_none_or(|l| t.level == l) && t.status == status)
+            .map(|t| t.count)
+            .sum::<usize>()
+    };
+    let row = |label: &'static str, level: Option<Level>| TotalRow {
+        level: label,
+        verified: count(level, Status::Verified),
+        failing: count(level, Status::Failing),
+        unverified: count(level, Status::Unverified),
+        uncovered: count(level, Status::Uncovered),
+        total: Status::ALL.iter().map(|&s| count(level, s)).sum(),
+    };
+    let mut rows: Vec<TotalRow> = Level::ALL
+        .iter()
+        .map(|&level| row(level_label(level), Some(level)))
+        .filter(|r| r.total > 0)
+        .collect();
+    rows.push(row("all", None));
+    rows
+}
+
+/// A short name for an evidence item: a test function's name, or a scenario's name without
+/// its feature's (the link names the feature file).
+fn evidence_name(test: &str, kind: EvidenceKind) -> String {
+    let short = match kind {
+        EvidenceKind::Bdd => test.split_once(": ").map(|(_, scenario)| scenario),
+        _ => test.rsplit_once("::").map(|(_, name)| name),
+    };
+    short.unwrap_or(test).to_owned()
+}
+
+fn requirement_view(r: &RequirementStatus) -> RequirementView {
+    RequirementView {
+        id: r.id.clone(),
+        spec: r.spec.clone(),
+        anchor: r.anchor.clone(),
+        level: level_label(r.level),
+        title: r.title.clone(),
+        status: r.status,
+        status_icon: status_icon(r.status),
+        evidence: r
+            .evidence
+            .iter()
+            .map(|e| EvidenceView {
+                icon: match e.outcome {
+                    RunOutcome::Passed => "",
+                    RunOutcome::Failed => "❌ ",
+                    RunOutcome::NotRun => "⚠️ ",
+                },
+                name: evidence_name(&e.test, e.kind),
+                file: e.file.clone(),
+                line: e.line,
+                kind: serde_json::to_value(e.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+/// Specs in index order, each with its sections in the order they appear.
+fn spec_views(index: &RequirementIndex, model: &ComplianceModel) -> Vec<SpecView> {
+    let mut by_spec: BTreeMap<&str, Vec<&RequirementStatus>> = BTreeMap::new();
+    for r in &model.requirements {
+        by_spec.entry(r.spec.as_str()).or_default().push(r);
+    }
+    index
+        .specs
+        .iter()
+        .map(|spec| {
+            let mut requirements = by_spec.remove(spec.path.as_str()).unwrap_or_default();
+            requirements.sort_by(|a, b| (a.line, &a.id).cmp(&(b.line, &b.id)));
+            let mut sections: Vec<SectionView> = Vec::new();
+            for r in &requirements {
+                match sections.last_mut() {
+                    Some(last) if last.title == r.section => {
+                        last.requirements.push(requirement_view(r));
+                    }
+                    _ => sections.push(SectionView {
+                        title: r.section.clone(),
+                        requirements: vec![requirement_view(r)],
+                    }),
+                }
+            }
+            SpecView {
+                path: spec.path.clone(),
+                title: spec.title.clone(),
+                count: requirements.len(),
+                sections,
+            }
+        })
+        .collect()
+}
+
+/// `COMPLIANCE.md`. `prefix` is prepended to every repository path in links: `""` when the
+/// file sits at the root, `"../"` one directory down, and so on.
+pub fn compliance_markdown(
+    index: &RequirementIndex,
+    model: &ComplianceModel,
+    prefix: &str,
+) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_filter("cell", |text: String| table_cell(&text));
+    env.add_template("compliance.md", COMPLIANCE_TEMPLATE)
+        .map_err(|e| format!("the COMPLIANCE.md template is invalid: {e}"))?;
+    let template = env
+        .get_template("compliance.md")
+        .map_err(|e| e.to_string())?;
+    let text = template
+        .render(context! {
+            totals => Value::from(Serde(total_rows(model))),
+            specs => Value::from(Serde(spec_views(index, model))),
+            prefix => prefix,
+        })
+        .map_err(|e| format!("cannot render COMPLIANCE.md: {e}"))?;
+    Ok(format!("{}\n", text.trim_end()))
+}
+
+/// `compliance.json`: the model, pretty-printed, with a final newline.
+pub fn compliance_json(model: &ComplianceModel) -> Result<String, String> {
+    serde_json::to_string_pretty(model)
+        .map(|text| format!("{text}\n"))
+        .map_err(|e| format!("cannot serialize the compliance model: {e}"))
+}
+
+/// The JSON Schema of `compliance.json`.
+pub fn compliance_schema() -> Result<String, String> {
+    let schema = schemars::schema_for!(ComplianceModel);
+    serde_json::to_string_pretty(&schema)
+        .map(|text| format!("{text}\n"))
+        .map_err(|e| format!("cannot serialize the schema: {e}"))
+}
+
+/// Escapes text for XML attributes and content.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `junit.xml`: one test suite per spec, one test case per requirement. A requirement that
+/// falls short of the gate is a `<failure>`; one that meets it without being verified (the
+/// gate does not ask) is `<skipped>`.
+pub fn junit_xml(model: &ComplianceModel, policy: &GateConfig) -> String {
+    let mut by_spec: BTreeMap<&str, Vec<&RequirementStatus>> = BTreeMap::new();
+    for r in &model.requirements {
+        by_spec.entry(r.spec.as_str()).or_default().push(r);
+    }
+    let failed = |r: &RequirementStatus| !meets(r.status, demand_for(policy, r.level));
+    let skipped = |r: &RequirementStatus| !failed(r) && r.status != Status::Verified;
+    let count = |rs: &[&RequirementStatus], f: &dyn Fn(&RequirementStatus) -> bool| {
+        rs.iter().filter(|r| f(r)).count()
+    };
+    let all: Vec<&RequirementStatus> = model.requirements.iter().collect();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"spectrace\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
+        all.len(),
+        count(&all, &failed),
+        count(&all, &skipped)
+    ));
+    for (spec, requirements) in &by_spec {
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
+            xml(spec),
+            requirements.len(),
+            count(requirements, &failed),
+            count(requirements, &skipped)
+        ));
+        for r in requirements {
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{} {}\" file=\"{}\" line=\"{}\"",
+                xml(&format!("{spec} § {}", r.section)),
+                xml(&r.id),
+                xml(&r.title),
+                xml(spec),
+                r.line
+            ));
+            let detail = case_detail(r);
+            if failed(r) {
+                out.push_str(&format!(
+                    ">\n      <failure message=\"{} {} is {}\">{}</failure>\n    </testcase>\n",
+                    level_label(r.level),
+                    xml(&r.id),
+                    r.status,
+                    xml(&detail)
+                ));
+            } else if skipped(r) {
+                out.push_str(&format!(
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                    xml(&format!("{}: {detail}", r.status))
+                ));
+            } else {
+                out.push_str("/>\n");
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// What a test case says about a requirement that is not verified.
+fn case_detail(r: &RequirementStatus) -> String {
+    if r.evidence.is_empty() {
+        return "no evidence links to it".to_owned();
+    }
+    r.evidence
+        .iter()
+        .filter(|e| e.outcome != RunOutcome::Passed)
+        .map(|e| {
+            let what = match (&e.outcome, &e.message) {
+                (RunOutcome::Failed, Some(message)) => format!("failed: {message}"),
+                (RunOutcome::Failed, None) => "failed".to_owned(),
+                _ => "did not run".to_owned(),
+            };
+            format!("{} ({}:{}) {what}", e.test, e.file, e.line)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests;
