@@ -2,26 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
+mod common;
+use common::*;
+
 use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
-
-fn spectrace(root: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("spectrace").unwrap();
-    cmd.current_dir(root);
-    cmd
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 const SPEC: &str = "# Spec\n\n## 2.1 Data plane\n\n- Enqueue MUST answer 202. [ORCH-2001]\n- Streams SHOULD name events; see ORCH-2001. [ORCH-2002]\n";
 

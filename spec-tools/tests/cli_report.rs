@@ -4,26 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
+mod common;
+use common::*;
+
 use std::fs;
 use std::path::Path;
-
-use assert_cmd::Command;
-
-fn spectrace(root: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("spectrace").unwrap();
-    cmd.current_dir(root);
-    cmd
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 const CONFIG: &str = r#"
 [specs]

@@ -4,32 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
+mod common;
+use common::*;
+
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use spectrace::evidence::EvidenceKind;
 use spectrace::scan::{ContractLink, DeclaredEvidence, ImplementationLink, Scan};
-
-fn spectrace(root: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("spectrace").unwrap();
-    cmd.current_dir(root);
-    cmd
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// 1-based line of the first line of `text` containing `needle`.
 fn line(text: &str, needle: &str) -> u32 {

@@ -213,14 +213,7 @@ async fn haiku_streams_real_tokens_end_to_end() {
     assert!(end.tokens_in > 0);
     assert_eq!(tokens_out(&server).await, before + tokens.len() as u64);
 
-    let capabilities: Value = http()
-        .get(format!("{}/v1/capabilities", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let capabilities: Value = get_json(&server, "/v1/capabilities").await;
     let pool = &capabilities["pools"][0];
     assert_eq!(pool["engine"], "llamacpp", "{capabilities}");
     assert_eq!(pool["model_digest"], format!("sha256:{}", real.sha256));

@@ -280,14 +280,7 @@ async fn cancel_while_streaming_stops_tokens_and_is_idempotent() {
     assert!(tokens_before < 200);
     // Twice: nothing changes.
     assert_eq!(cancel(&server, &id).await["state"], "cancelled");
-    let status: Value = http()
-        .get(format!("{}/v1/tasks/{id}", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = get_json(&server, &format!("/v1/tasks/{id}")).await;
     assert_eq!(status["state"], "cancelled");
     assert_eq!(
         status["tokens_out"], tokens_before as u64,
@@ -575,14 +568,7 @@ async fn sessions_track_budgets_and_can_be_deleted() {
     assert_eq!(response.headers()["x-budget-tokens-remaining"], "28");
     let task: Value = response.json().await.unwrap();
     typed_stream(&server, task["task_id"].as_str().unwrap()).await;
-    let session: Value = http()
-        .get(format!("{}/v1/sessions/chat-1", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = get_json(&server, "/v1/sessions/chat-1").await;
     assert_eq!(session["turns_used"], 1);
     assert_eq!(session["turns_max"], 2);
     assert_eq!(session["tokens_used"], 12);
@@ -779,14 +765,7 @@ async fn without_a_control_key_the_control_plane_is_closed() {
 #[tokio::test]
 async fn liveness_and_readiness_are_public() {
     let server = default_server().await;
-    let live: Value = http()
-        .get(format!("{}/livez", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let live: Value = get_json(&server, "/livez").await;
     assert_eq!(live, json!({"status": "live"}));
     let ready = http()
         .get(format!("{}/readyz", server.base))
@@ -1095,14 +1074,7 @@ async fn a_disconnect_while_streaming_cancels_the_task() {
     assert_eq!(status["state"], "cancelled");
     let frozen = status["tokens_out"].clone();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let later: Value = http()
-        .get(format!("{}/v1/tasks/{id}", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let later: Value = get_json(&server, &format!("/v1/tasks/{id}")).await;
     assert_eq!(later["tokens_out"], frozen, "no token after the disconnect");
 }
 
@@ -1680,14 +1652,7 @@ async fn a_cancelled_session_task_is_refunded_once() {
     // Let the runner notice the cancel and stop.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let generated = status["tokens_out"].as_u64().unwrap();
-    let session: Value = http()
-        .get(format!("{}/v1/sessions/refund", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = get_json(&server, "/v1/sessions/refund").await;
     assert_eq!(
         session["tokens_used"],
         2 + generated,

@@ -132,18 +132,23 @@ pub async fn control(
     request.send().await.unwrap()
 }
 
+/// `GET path` on `server`, read as JSON.
+pub async fn get_json(server: &Server, path: &str) -> Value {
+    http()
+        .get(format!("{}{path}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Waits until the task holds a slot, so that the next task queues behind it.
 pub async fn wait_running(server: &Server, task: &Value) {
     let id = task["task_id"].as_str().unwrap();
     for _ in 0..500 {
-        let status: Value = http()
-            .get(format!("{}/v1/tasks/{id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: Value = get_json(server, &format!("/v1/tasks/{id}")).await;
         if status["state"] != "queued" {
             return;
         }
@@ -157,14 +162,7 @@ pub async fn wait_for_state(server: &Server, id: &str, state: &str) -> Value {
     let mut status = Value::Null;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        status = http()
-            .get(format!("{}/v1/tasks/{id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        status = get_json(server, &format!("/v1/tasks/{id}")).await;
         if status["state"] == state {
             break;
         }
