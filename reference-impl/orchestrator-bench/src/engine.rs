@@ -51,9 +51,13 @@ async fn sample(
     let mut events = response.bytes_stream().eventsource();
     let mut tokens = Vec::new();
     let (mut first, mut last) = (None, None);
+    let mut other = Vec::new();
     while let Some(event) = events.next().await {
         let event = event.map_err(|e| e.to_string())?;
         let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
+        if !matches!(event.event.as_str(), "token" | "message") {
+            other.push(format!("{}: {}", event.event, event.data));
+        }
         if let Some(text) = pick(&event.event, &data) {
             let now = started.elapsed();
             first.get_or_insert(now);
@@ -62,7 +66,10 @@ async fn sample(
         }
     }
     let (Some(first), Some(last)) = (first, last) else {
-        return Err("no token arrived".into());
+        return Err(format!(
+            "no token arrived; other events: {}",
+            other.join(" | ")
+        ));
     };
     let decode = (last - first).as_secs_f64();
     let rate = if tokens.len() > 1 && decode > 0.0 {
