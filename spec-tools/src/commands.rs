@@ -17,7 +17,7 @@ use spectrace::pipeline::{Loaded, load, report_files};
 use spectrace::render::{Format, to_text};
 use spectrace::report::{compliance_schema, level_label};
 
-use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics};
+use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};
 
 /// `requirements: N verified, …` for the summary lines.
 fn totals(model: &ComplianceModel) -> String {
@@ -71,7 +71,7 @@ pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
             Ok(Emitted::Unchanged) => written.push(format!("{} (unchanged)", file.display)),
             Ok(Emitted::Stale(diff)) => {
                 stale = true;
-                let _ = std::io::stdout().lock().write_all(diff.as_bytes());
+                let _ = print_stdout(&diff);
                 eprintln!("spectrace: {} is stale", file.display);
             }
             Ok(Emitted::Missing) => {
@@ -311,14 +311,16 @@ pub fn schema(out: Option<&Path>, check: bool) -> ExitCode {
         Err(e) => return fail(&[Diagnostic::error("<schema>", None, e)]),
     };
     let Some(out) = out else {
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
-        return ExitCode::SUCCESS;
+        return match print_stdout(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(d) => fail(&[d]),
+        };
     };
     let display = out.display().to_string();
     match emit(out, &display, &text, check) {
         Ok(Emitted::Written | Emitted::Unchanged) => ExitCode::SUCCESS,
         Ok(Emitted::Stale(diff)) => {
-            let _ = std::io::stdout().lock().write_all(diff.as_bytes());
+            let _ = print_stdout(&diff);
             eprintln!("spectrace: {display} is stale; run `spectrace schema --out {display}`");
             ExitCode::from(CHECK_FAILED)
         }

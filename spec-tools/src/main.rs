@@ -189,6 +189,15 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
     }
 }
 
+/// Writes `text` to stdout and flushes it; a failure (a closed pipe) is a diagnostic.
+fn print_stdout(text: &str) -> Result<(), Diagnostic> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Diagnostic::error("<stdout>", None, e.to_string()))
+}
+
 fn fail(diagnostics: &[Diagnostic]) -> ExitCode {
     print_diagnostics(diagnostics);
     let errors = diagnostics
@@ -246,12 +255,8 @@ fn run_extract(args: &ExtractArgs) -> ExitCode {
                 "--check needs a file, not `-`",
             )]);
         }
-        let mut stdout = std::io::stdout().lock();
-        if let Err(e) = stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-        {
-            return fail(&[Diagnostic::error("<stdout>", None, e.to_string())]);
+        if let Err(d) = print_stdout(&text) {
+            return fail(&[d]);
         }
         eprintln!("spectrace: {summary}");
         return ExitCode::SUCCESS;
@@ -261,8 +266,7 @@ fn run_extract(args: &ExtractArgs) -> ExitCode {
         Ok(Emitted::Written) => eprintln!("spectrace: {summary} → {display} (written)"),
         Ok(Emitted::Unchanged) => eprintln!("spectrace: {summary} → {display} (unchanged)"),
         Ok(Emitted::Stale(diff)) => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(diff.as_bytes());
+            let _ = print_stdout(&diff);
             eprintln!(
                 "spectrace: {display} is stale; run `spectrace extract` and commit the result"
             );
@@ -347,12 +351,8 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
             eprintln!("spectrace: {summary} → {display}");
         }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                return fail(&[Diagnostic::error("<stdout>", None, e.to_string())]);
+            if let Err(d) = print_stdout(&text) {
+                return fail(&[d]);
             }
             eprintln!("spectrace: {summary}");
         }

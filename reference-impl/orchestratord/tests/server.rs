@@ -35,14 +35,7 @@ async fn error_body(response: reqwest::Response, status: u16, code: &str) -> Val
 
 /// Reads a whole event stream as raw text.
 async fn raw_stream(server: &Server, task_id: &str) -> String {
-    http()
-        .get(format!("{}/v1/tasks/{task_id}/events", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    open_stream(server, task_id).await.text().await.unwrap()
 }
 
 /// The code of the stream's terminal `error` event (panics when the stream did not end in one).
@@ -254,11 +247,7 @@ async fn cancel_while_streaming_stops_tokens_and_is_idempotent() {
     )
     .await;
     let id = task["task_id"].as_str().unwrap().to_owned();
-    let response = http()
-        .get(format!("{}/v1/tasks/{id}/events", server.base))
-        .send()
-        .await
-        .unwrap();
+    let response = open_stream(&server, &id).await;
     let mut stream = Box::pin(events(response.bytes_stream()));
     let mut seen = Vec::new();
     while seen
@@ -353,11 +342,7 @@ async fn a_disconnect_while_queued_cancels_the_task() {
     )
     .await;
     let id = queued["task_id"].as_str().unwrap().to_owned();
-    let response = http()
-        .get(format!("{}/v1/tasks/{id}/events", server.base))
-        .send()
-        .await
-        .unwrap();
+    let response = open_stream(&server, &id).await;
     let mut stream = Box::pin(events(response.bytes_stream()));
     assert!(matches!(
         stream.next().await,
@@ -378,17 +363,9 @@ async fn a_second_reader_gets_409_while_the_stream_is_open() {
     )
     .await;
     let id = task["task_id"].as_str().unwrap();
-    let first = http()
-        .get(format!("{}/v1/tasks/{id}/events", server.base))
-        .send()
-        .await
-        .unwrap();
+    let first = open_stream(&server, id).await;
     assert_eq!(first.status(), 200);
-    let second = http()
-        .get(format!("{}/v1/tasks/{id}/events", server.base))
-        .send()
-        .await
-        .unwrap();
+    let second = open_stream(&server, id).await;
     error_body(second, 409, "STREAM_CONFLICT").await;
     let unknown = http()
         .get(format!("{}/v1/no/such/route", server.base))
@@ -964,18 +941,8 @@ async fn an_infeasible_deadline_is_refused_and_a_passed_one_expires_the_task() {
     .await;
     let events = typed_stream(&server, doomed["task_id"].as_str().unwrap()).await;
     assert_eq!(error_code(&events), ErrorCode::DeadlineExceeded);
-    let status: Value = http()
-        .get(format!(
-            "{}/v1/tasks/{}",
-            server.base,
-            doomed["task_id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/v1/tasks/{}", doomed["task_id"].as_str().unwrap());
+    let status = get_json(&server, &path).await;
     assert_eq!(status["state"], "expired");
 }
 
@@ -1057,11 +1024,7 @@ async fn a_disconnect_while_streaming_cancels_the_task() {
     )
     .await;
     let id = task["task_id"].as_str().unwrap().to_owned();
-    let response = http()
-        .get(format!("{}/v1/tasks/{id}/events", server.base))
-        .send()
-        .await
-        .unwrap();
+    let response = open_stream(&server, &id).await;
     let mut stream = Box::pin(events(response.bytes_stream()));
     let mut tokens_seen = 0;
     while tokens_seen < 2 {
@@ -1289,42 +1252,16 @@ async fn drain_closes_the_pool_and_ends_what_is_left_at_the_deadline() {
         let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
         assert_eq!(error_code(&events), ErrorCode::DrainDeadline);
     }
-    error_body(
-        control(
-            &server,
-            reqwest::Method::POST,
-            "/v1/pools/nope/drain",
-            Some(json!({"deadline_ms": 1})),
-        )
-        .await,
-        404,
-        "NOT_FOUND",
-    )
-    .await;
-    error_body(
-        control(
-            &server,
-            reqwest::Method::POST,
-            "/v1/pools/default/drain",
-            Some(json!({"deadline_ms": 0})),
-        )
-        .await,
-        400,
-        "INVALID_REQUEST",
-    )
-    .await;
-    error_body(
-        control(
-            &server,
-            reqwest::Method::POST,
-            "/v1/pools/default/drain",
-            Some(json!({"deadline_ms": 3_600_001})),
-        )
-        .await,
-        400,
-        "INVALID_REQUEST",
-    )
-    .await;
+    for (pool, deadline_ms, status, code) in [
+        ("nope", 1, 404, "NOT_FOUND"),
+        ("default", 0, 400, "INVALID_REQUEST"),
+        ("default", 3_600_001, 400, "INVALID_REQUEST"),
+    ] {
+        let path = format!("/v1/pools/{pool}/drain");
+        let body = Some(json!({ "deadline_ms": deadline_ms }));
+        let response = control(&server, reqwest::Method::POST, &path, body).await;
+        error_body(response, status, code).await;
+    }
 }
 
 #[spectrace::covers("ORCH-2101", kind = "e2e")]

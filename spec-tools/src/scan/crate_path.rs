@@ -216,13 +216,7 @@ fn stem(file: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
-
-    fn write(root: &Path, relative: &str, text: &str) {
-        let path = root.join(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
+    use crate::scan::tests::write;
 
     #[test]
     fn cargo_layout_gives_crate_and_module_names() {

@@ -119,6 +119,16 @@ pub(crate) fn sort_ids(ids: &mut Vec<String>) {
     ids.dedup();
 }
 
+/// Runs `f` with the rules the scanner's unit tests share: pattern `REQ-[0-9]{3}`, and
+/// `REQ-001` … `REQ-009` defined.
+#[cfg(test)]
+pub(crate) fn with_fixture_rules<T>(f: impl FnOnce(&IdRules<'_>) -> T) -> T {
+    #[allow(clippy::unwrap_used, reason = "a literal pattern")]
+    let pattern = IdPattern::new("REQ-[0-9]{3}").unwrap();
+    let known: BTreeSet<String> = (1..=9).map(|n| format!("REQ-00{n}")).collect();
+    f(&IdRules::new(&pattern, &known))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

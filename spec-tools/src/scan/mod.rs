@@ -334,7 +334,9 @@ mod tests {
     use std::fs;
     use std::path::Path;
 
-    fn write(root: &Path, relative: &str, text: &str) {
+    /// Writes a fixture file under `root`, creating directories (shared with the other scan
+    /// modules' tests).
+    pub(super) fn write(root: &Path, relative: &str, text: &str) {
         let path = root.join(relative);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();

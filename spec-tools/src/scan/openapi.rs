@@ -389,14 +389,10 @@ impl<'de> Deserialize<'de> for IdItem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::IdPattern;
-    use std::collections::BTreeSet;
+    use crate::scan::ids::with_fixture_rules;
 
     fn scan(source: &str) -> FileScan {
-        let pattern = IdPattern::new("REQ-[0-9]{3}").unwrap();
-        let known: BTreeSet<String> = (1..=9).map(|n| format!("REQ-00{n}")).collect();
-        let rules = IdRules::new(&pattern, &known);
-        scan_openapi("contracts/api.yaml", source, &rules)
+        with_fixture_rules(|rules| scan_openapi("contracts/api.yaml", source, rules))
     }
 
     fn messages(scan: &FileScan) -> Vec<String> {

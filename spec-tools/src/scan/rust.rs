@@ -607,19 +607,17 @@ fn push_tokens(out: &mut String, tokens: TokenStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::IdPattern;
-    use std::collections::BTreeSet;
+    use crate::scan::ids::with_fixture_rules;
 
     fn scan(source: &str) -> FileScan {
-        let pattern = IdPattern::new("REQ-[0-9]{3}").unwrap();
-        let known: BTreeSet<String> = (1..=9).map(|n| format!("REQ-00{n}")).collect();
-        let rules = IdRules::new(&pattern, &known);
-        scan_rust(
-            "crates/core/src/queue.rs",
-            source,
-            &["core".to_owned(), "queue".to_owned()],
-            &rules,
-        )
+        with_fixture_rules(|rules| {
+            scan_rust(
+                "crates/core/src/queue.rs",
+                source,
+                &["core".to_owned(), "queue".to_owned()],
+                rules,
+            )
+        })
     }
 
     /// Line (1-based) of the first line of `source` that contains `needle`.

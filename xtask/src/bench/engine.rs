@@ -5,23 +5,15 @@
 
 use std::process::ExitCode;
 
+use super::harness::release_build;
 use crate::engine;
 use crate::process::run_streaming;
 use crate::workspace::Workspace;
 
 /// Builds, starts the engine, runs; exit 0 unless something failed.
 pub fn run(workspace: &Workspace, runs: usize) -> ExitCode {
-    let mut build = workspace.cargo([
-        "build",
-        "--release",
-        "--bin",
-        "orchestratord",
-        "--bin",
-        "orchestrator-bench",
-    ]);
-    println!("==> build: {}", workspace.display(&build));
-    if let Err(reason) = run_streaming(&mut build) {
-        eprintln!("xtask bench engine: release build failed: {reason}");
+    if let Err(reason) = release_build(workspace, &["orchestratord", "orchestrator-bench"]) {
+        eprintln!("xtask bench engine: {reason}");
         return ExitCode::FAILURE;
     }
     let started = engine::install(workspace)

@@ -115,10 +115,7 @@ fn bench(
     benchmark: &Benchmark<'_>,
 ) -> Result<bool, String> {
     let color = term::color_enabled();
-    let mut build = workspace.cargo(["build", "--release", "--bin", "spectrace"]);
-    term::pass_color(&mut build, color);
-    println!("==> build: {}", workspace.display(&build));
-    run_streaming(&mut build).map_err(|reason| format!("release build failed: {reason}"))?;
+    release_build(workspace, &["spectrace"])?;
     let spectrace = workspace.binary("release", "spectrace");
 
     println!("==> ripgrep");
@@ -169,6 +166,17 @@ fn bench(
 }
 
 /// The first line of `rg --version`, else the path.
+/// `cargo build --release` of the named binaries, with live output; `Err` says why it failed.
+pub fn release_build(workspace: &Workspace, binaries: &[&str]) -> Result<(), String> {
+    let mut build = workspace.cargo(["build", "--release"]);
+    for binary in binaries {
+        build.args(["--bin", binary]);
+    }
+    term::pass_color(&mut build, term::color_enabled());
+    println!("==> build: {}", workspace.display(&build));
+    run_streaming(&mut build).map_err(|reason| format!("release build failed: {reason}"))
+}
+
 fn ripgrep_version(rg: &Path) -> String {
     Command::new(rg)
         .arg("--version")

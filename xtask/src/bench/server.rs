@@ -5,25 +5,14 @@
 
 use std::process::ExitCode;
 
+use super::harness::release_build;
 use crate::process::run_streaming;
-use crate::term;
 use crate::workspace::Workspace;
 
 /// Builds, runs, and exits 0 when every target passed.
 pub fn run(workspace: &Workspace, seconds: u64) -> ExitCode {
-    let color = term::color_enabled();
-    let mut build = workspace.cargo([
-        "build",
-        "--release",
-        "--bin",
-        "orchestratord",
-        "--bin",
-        "orchestrator-bench",
-    ]);
-    term::pass_color(&mut build, color);
-    println!("==> build: {}", workspace.display(&build));
-    if let Err(reason) = run_streaming(&mut build) {
-        eprintln!("xtask bench server: release build failed: {reason}");
+    if let Err(reason) = release_build(workspace, &["orchestratord", "orchestrator-bench"]) {
+        eprintln!("xtask bench server: {reason}");
         return ExitCode::FAILURE;
     }
     let orchestratord = workspace.binary("release", "orchestratord");

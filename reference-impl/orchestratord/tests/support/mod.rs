@@ -81,13 +81,18 @@ pub async fn enqueue_ok(server: &Server, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
-/// Reads a whole event stream as typed events.
-pub async fn typed_stream(server: &Server, task_id: &str) -> Vec<TaskEvent> {
-    let response = http()
+/// Opens a task's event stream (`GET /v1/tasks/{id}/events`); the response, unread.
+pub async fn open_stream(server: &Server, task_id: &str) -> reqwest::Response {
+    http()
         .get(format!("{}/v1/tasks/{task_id}/events", server.base))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Reads a whole event stream as typed events.
+pub async fn typed_stream(server: &Server, task_id: &str) -> Vec<TaskEvent> {
+    let response = open_stream(server, task_id).await;
     assert_eq!(response.status(), 200);
     events(response.bytes_stream())
         .map(|e| e.unwrap())
