@@ -27,6 +27,34 @@ pub struct Config {
     pub gate: GateConfig,
     /// Where generated files go.
     pub outputs: OutputsConfig,
+    /// The files `spectrace links` checks.
+    pub links: LinksConfig,
+}
+
+/// `[links]`: globs relative to the root. Files under a `target/` directory are never read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinksConfig {
+    /// Markdown and HTML files whose links are checked (`.html`/`.htm` are HTML).
+    pub include: Vec<String>,
+    /// Files left out.
+    pub exclude: Vec<String>,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        Self {
+            include: [
+                "*.md",
+                "docs/**/*.md",
+                ".specs/**/*.md",
+                "site/out/**/*.html",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            exclude: Vec::new(),
+        }
+    }
 }
 
 /// `[evidence]`: globs relative to the root.
@@ -242,6 +270,26 @@ mod tests {
         assert_eq!(c.gate.should, Demand::Covered);
         assert_eq!(c.gate.may, Demand::None);
         let e = Config::parse("spectrace.toml", "[gate]\nmust = \"sometimes\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn links_section_defaults_and_overrides() {
+        let c = Config::parse("spectrace.toml", "").unwrap();
+        assert_eq!(
+            c.links.include,
+            [
+                "*.md",
+                "docs/**/*.md",
+                ".specs/**/*.md",
+                "site/out/**/*.html"
+            ]
+        );
+        assert!(c.links.exclude.is_empty());
+        let c = Config::parse("spectrace.toml", "[links]\nexclude = [\"CHANGELOG.md\"]\n").unwrap();
+        assert_eq!(c.links.include, LinksConfig::default().include);
+        assert_eq!(c.links.exclude, ["CHANGELOG.md"]);
+        let e = Config::parse("spectrace.toml", "[links]\nonline = true\n").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
     }
 

@@ -6,7 +6,8 @@
 //!
 //! The gates that run tests (`test`, `haiku-cpu`, `determinism`) record evidence into
 //! `reports/run/` (emptied first); `compliance` then checks that the committed reports match
-//! this run (`spectrace report --check`) and applies the gate (`spectrace check`).
+//! this run (`spectrace report --check`) and applies the gate (`spectrace check`). `links`
+//! checks links and `#fragments` offline (`spectrace links`).
 
 use std::ffi::OsStr;
 use std::process::ExitCode;
@@ -79,6 +80,12 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
                 workspace.command(workspace.binary("debug", "spectrace"), ["check"]),
             ],
         },
+        // Offline link and #fragment check of the docs, specs, COMPLIANCE.md and the built site
+        // (when present), with the binary the `test` gate built.
+        Gate::single(
+            "links",
+            workspace.command(workspace.binary("debug", "spectrace"), ["links"]),
+        ),
         Gate {
             name: "git-diff".to_owned(),
             commands: vec![
@@ -182,6 +189,7 @@ mod tests {
                 "haiku-cpu",
                 "determinism",
                 "compliance",
+                "links",
                 "git-diff"
             ]
         );

@@ -17,7 +17,7 @@ Commands:
                    recording on (`spectrace verify`), write COMPLIANCE.md and reports/, and
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, haiku-cpu, determinism, compliance, git-diff),
+                   openapi-validator, haiku-cpu, determinism, compliance, links, git-diff),
                    stopping at the first failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.

@@ -50,6 +50,13 @@ enum Command {
     Check(CommonArgs),
     /// Print (or write, or check) the JSON Schema of compliance.json.
     Schema(SchemaArgs),
+    /// Check links offline: relative files and #fragments (GitHub heading anchors in Markdown,
+    /// element ids in HTML, line anchors elsewhere) in the files `[links]` selects.
+    ///
+    /// External URLs are listed on stdout, not fetched, unless --online. Each broken link is a
+    /// line `file:line → target: reason` on stderr. Exit codes: 0 no broken link, 1 broken
+    /// links, 2 bad input (unreadable files, bad configuration).
+    Links(links::LinksArgs),
 }
 
 /// Options shared by the commands that judge a run.
@@ -164,6 +171,7 @@ const BAD_INPUT: u8 = 2;
 const CHECK_FAILED: u8 = 1;
 
 mod commands;
+mod links;
 
 /// The scan and the report allocate many small values (tokens, strings); with mimalloc instead
 /// of glibc's allocator `cargo xtask bench report` took about 40 % less time.
@@ -179,6 +187,7 @@ fn main() -> ExitCode {
         Command::Report(args) => commands::report(&args.common, args.check),
         Command::Check(args) => commands::check(&args),
         Command::Schema(args) => commands::schema(args.out.as_deref(), args.check),
+        Command::Links(args) => links::run(&args),
     }
 }
 
