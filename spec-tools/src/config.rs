@@ -117,7 +117,8 @@ impl Default for VerifyConfig {
 pub enum Demand {
     /// Evidence ran and every run of it passed (status `verified`).
     Verified,
-    /// Evidence is declared and none that ran failed (`verified` or `unverified`).
+    /// Evidence is declared and none that ran failed (`verified` or `unverified`; a `suspect`
+    /// requirement, reworded since its evidence was reviewed, does not count).
     Covered,
     /// Nothing.
     None,
@@ -188,6 +189,8 @@ pub struct OutputsConfig {
     pub junit: String,
     /// Raw evidence records of the last `verify` (not committed).
     pub run_dir: String,
+    /// Per requirement, the fingerprint its evidence was last reviewed against (committed).
+    pub reviewed: String,
 }
 
 impl Default for OutputsConfig {
@@ -198,6 +201,7 @@ impl Default for OutputsConfig {
             compliance_json: "reports/compliance.json".to_owned(),
             junit: "reports/junit.xml".to_owned(),
             run_dir: "reports/run".to_owned(),
+            reviewed: "reports/reviewed.yaml".to_owned(),
         }
     }
 }
@@ -240,6 +244,7 @@ mod tests {
         assert_eq!(c.specs.include, [".specs/**/*.md"]);
         assert_eq!(c.specs.id_pattern, "ORCH-[0-9]{4}");
         assert_eq!(c.outputs.index, "requirements/index.yaml");
+        assert_eq!(c.outputs.reviewed, "reports/reviewed.yaml");
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub fn demand_for(policy: &GateConfig, level: Level) -> Demand {
     }
 }
 
-/// True when `status` meets `demand`.
+/// True when `status` meets `demand`. The demands are prefixes of the status rank
+/// ([`Status::ALL`]): `verified` accepts `verified`; `covered` accepts `verified` and
+/// `unverified`. A `suspect` requirement meets neither: until someone reviews its evidence
+/// against the new wording (`spectrace review`), the evidence may prove something else, and
+/// accepting it under `covered` would let a rewording pass the gate silently.
 pub fn meets(status: Status, demand: Demand) -> bool {
     match demand {
         Demand::None => true,
@@ -77,6 +81,22 @@ mod tests {
                 matches!(status, Status::Verified | Status::Unverified)
             );
             assert!(meets(status, Demand::None));
+        }
+    }
+
+    #[test]
+    fn suspect_meets_only_no_demand_and_demands_follow_the_rank() {
+        assert!(!meets(Status::Suspect, Demand::Verified));
+        assert!(!meets(Status::Suspect, Demand::Covered));
+        assert!(meets(Status::Suspect, Demand::None));
+        for demand in [Demand::Verified, Demand::Covered] {
+            // Once a status falls short, every worse status does too.
+            let first_short = Status::ALL.iter().position(|&s| !meets(s, demand)).unwrap();
+            assert!(
+                Status::ALL[first_short..]
+                    .iter()
+                    .all(|&s| !meets(s, demand))
+            );
         }
     }
 

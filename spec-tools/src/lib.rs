@@ -19,6 +19,7 @@ extern crate self as spectrace;
 pub mod compliance;
 pub mod config;
 pub mod diag;
+pub mod diff;
 pub mod evidence;
 pub mod extract;
 pub mod fingerprint;
@@ -32,6 +33,7 @@ pub mod pipeline;
 pub mod render;
 pub mod report;
 pub mod requirements;
+pub mod review;
 pub mod scan;
 pub mod slug;
 

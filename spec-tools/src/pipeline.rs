@@ -1,6 +1,6 @@
 //! The pipeline of BRIEF §2 wired together for the `report`, `check` and `verify` commands:
-//! config → requirement set → declared evidence → the run's records → compliance model →
-//! report files. Each stage is its own module; this one only calls them in order and collects
+//! config → requirement set → declared evidence → the run's records (+ reviewed fingerprints)
+//! → compliance model → report files. Each stage is its own module; this one only calls them in order and collects
 //! their diagnostics.
 
 use std::collections::BTreeSet;
@@ -14,6 +14,7 @@ use crate::id::IdPattern;
 use crate::model::RequirementIndex;
 use crate::report;
 use crate::requirements::{ExtractOptions, extract, relative_to};
+use crate::review::{self, Reviewed};
 use crate::scan::{Scan, ScanOptions, scan};
 
 /// Everything one run is judged on.
@@ -27,6 +28,9 @@ pub struct Loaded {
     pub scan: Scan,
     /// The run's evidence records.
     pub run: Run,
+    /// The reviewed fingerprints as committed (`outputs.reviewed`; empty when the file is
+    /// missing, so that every requirement counts as new and reviewed).
+    pub reviewed: Reviewed,
     /// The model built from the above.
     pub model: ComplianceModel,
     /// Warnings of every stage (errors make [`load`] fail).
@@ -81,15 +85,26 @@ pub fn load(
     if !unknown.is_empty() {
         return Err(unknown);
     }
-    let model = compliance::build(&index, &scanned.scan, &run.records);
+    let reviewed = read_reviewed(root, &config.outputs.reviewed).map_err(|d| vec![d])?;
+    let model = compliance::build_reviewed(&index, &scanned.scan, &run.records, &reviewed);
     Ok(Loaded {
         config,
         index,
         scan: scanned.scan,
         run,
+        reviewed,
         model,
         warnings,
     })
+}
+
+/// Reads `path` (relative to `root`) as reviewed fingerprints; a missing file is an empty map.
+pub fn read_reviewed(root: &Path, path: &str) -> Result<Reviewed, Diagnostic> {
+    match std::fs::read_to_string(root.join(path)) {
+        Ok(text) => review::parse(path, &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Reviewed::new()),
+        Err(e) => Err(Diagnostic::error(path, None, format!("cannot read: {e}"))),
+    }
 }
 
 /// The `[evidence] exclude` globs.
@@ -119,7 +134,9 @@ pub struct ReportFile {
     pub content: String,
 }
 
-/// `COMPLIANCE.md`, `compliance.json` and `junit.xml` for `loaded`, at their configured paths.
+/// `COMPLIANCE.md`, `compliance.json`, `junit.xml` and `reviewed.yaml` (existing entries kept,
+/// new requirements added at their current fingerprint, removed ones dropped) for `loaded`, at
+/// their configured paths.
 pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Diagnostic> {
     let outputs = &loaded.config.outputs;
     let render_error = |e: String| Diagnostic::error("<report>", None, e);
@@ -131,10 +148,13 @@ pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Dia
     .map_err(render_error)?;
     let json = report::compliance_json(&loaded.model).map_err(render_error)?;
     let junit = report::junit_xml(&loaded.model, &loaded.config.gate);
+    let reviewed = review::render(&review::reconcile(&loaded.reviewed, &loaded.index))
+        .map_err(render_error)?;
     Ok([
         (&outputs.compliance_md, markdown),
         (&outputs.compliance_json, json),
         (&outputs.junit, junit),
+        (&outputs.reviewed, reviewed),
     ]
     .into_iter()
     .map(|(path, content)| ReportFile {

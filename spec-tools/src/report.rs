@@ -29,12 +29,14 @@ pub fn level_label(level: Level) -> &'static str {
     }
 }
 
-fn status_icon(status: Status) -> &'static str {
+/// The icon shown before a status in Markdown.
+pub fn status_icon(status: Status) -> &'static str {
     match status {
         Status::Verified => "✅",
-        Status::Failing => "❌",
         Status::Unverified => "⚠️",
+        Status::Suspect => "🔶",
         Status::Uncovered => "⬜",
+        Status::Failing => "❌",
     }
 }
 
@@ -50,11 +52,15 @@ pub fn table_cell(text: &str) -> String {
 #[derive(Serialize)]
 struct TotalRow {
     level: &'static str,
-    verified: usize,
-    failing: usize,
-    unverified: usize,
-    uncovered: usize,
+    /// One count per status, in the order of [`Status::ALL`].
+    counts: Vec<usize>,
     total: usize,
+}
+
+#[derive(Serialize)]
+struct StatusHeader {
+    name: &'static str,
+    icon: &'static str,
 }
 
 #[derive(Serialize)]
@@ -104,10 +110,7 @@ fn total_rows(model: &ComplianceModel) -> Vec<TotalRow> {
     };
     let row = |label: &'static str, level: Option<Level>| TotalRow {
         level: label,
-        verified: count(level, Status::Verified),
-        failing: count(level, Status::Failing),
-        unverified: count(level, Status::Unverified),
-        uncovered: count(level, Status::Uncovered),
+        counts: Status::ALL.iter().map(|&s| count(level, s)).collect(),
         total: Status::ALL.iter().map(|&s| count(level, s)).sum(),
     };
     let mut rows: Vec<TotalRow> = Level::ALL
@@ -210,6 +213,12 @@ pub fn compliance_markdown(
         .map_err(|e| e.to_string())?;
     let text = template
         .render(context! {
+            statuses => Value::from(Serde(
+                Status::ALL
+                    .iter()
+                    .map(|&s| StatusHeader { name: s.as_str(), icon: status_icon(s) })
+                    .collect::<Vec<_>>()
+            )),
             totals => Value::from(Serde(total_rows(model))),
             specs => Value::from(Serde(spec_views(index, model))),
             prefix => prefix,
@@ -315,6 +324,15 @@ pub fn junit_xml(model: &ComplianceModel, policy: &GateConfig) -> String {
 
 /// What a test case says about a requirement that is not verified.
 fn case_detail(r: &RequirementStatus) -> String {
+    if r.status == Status::Suspect {
+        return format!(
+            "reworded since its evidence was reviewed (reviewed against fingerprint {}, now {}): \
+             check the evidence against the new text, then run `spectrace review {}`",
+            r.reviewed_fingerprint.as_deref().unwrap_or("?"),
+            r.fingerprint,
+            r.id
+        );
+    }
     if r.evidence.is_empty() {
         return "no evidence links to it".to_owned();
     }

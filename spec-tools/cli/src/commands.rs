@@ -39,7 +39,7 @@ fn totals(model: &ComplianceModel) -> String {
     )
 }
 
-fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
+pub(crate) fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
     match load(
         &common.root,
         common.config.as_deref(),
@@ -150,6 +150,16 @@ pub fn check(common: &CommonArgs) -> ExitCode {
             s.title
         );
         let requirement = loaded.model.requirements.iter().find(|r| r.id == s.id);
+        if let Some(r) = requirement.filter(|r| r.status == Status::Suspect) {
+            let _ = writeln!(
+                err,
+                "    reworded since its evidence was reviewed (fingerprint {} → {}): check the \
+                 evidence against the new text, then run `spectrace review {}`",
+                r.reviewed_fingerprint.as_deref().unwrap_or("?"),
+                r.fingerprint,
+                r.id
+            );
+        }
         for e in requirement.into_iter().flat_map(|r| &r.evidence) {
             let what = match e.outcome {
                 RunOutcome::Passed => continue,

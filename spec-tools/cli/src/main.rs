@@ -57,6 +57,56 @@ enum Command {
     /// line `file:line → target: reason` on stderr. Exit codes: 0 no broken link, 1 broken
     /// links, 2 bad input (unreadable files, bad configuration).
     Links(links::LinksArgs),
+    /// Record that the evidence of reworded requirements was reviewed against their new text.
+    ///
+    /// A requirement whose fingerprint differs from the one in `outputs.reviewed`
+    /// (reports/reviewed.yaml) is `suspect` and fails the gate. After checking its evidence
+    /// against the new wording, `spectrace review ORCH-3004` (or `--all`) records the current
+    /// fingerprint and prints each change (`ORCH-3004: 1a2b… → 3c4d…`). Then run
+    /// `spectrace report`. Exit codes: 0 ok, 2 an unknown ID or bad input.
+    Review(ReviewArgs),
+    /// What changed since a git revision: requirements added, removed, reworded (with a word
+    /// diff), level and status changes.
+    ///
+    /// The base is the committed `outputs.index` and `outputs.compliance_json` at REV (read with
+    /// `git show`; a file missing there is taken as empty, with a note); the head is what
+    /// `spectrace report` would build now. Markdown for a pull-request comment on stdout, or
+    /// `--format json`. Exit codes: 0 ok, 1 with `--fail-on regress` when a status got worse,
+    /// 2 a bad revision or bad input.
+    Diff(DiffArgs),
+}
+
+/// Options of `spectrace review`.
+#[derive(Debug, Args)]
+struct ReviewArgs {
+    /// Repository root: every configured path is relative to it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    root: PathBuf,
+    /// Configuration file [default: <root>/spectrace.toml, if present].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Record every requirement.
+    #[arg(long, conflicts_with = "ids")]
+    all: bool,
+    /// The requirements to record.
+    #[arg(value_name = "ID", required_unless_present = "all")]
+    ids: Vec<String>,
+}
+
+/// Options of `spectrace diff`.
+#[derive(Debug, Args)]
+struct DiffArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The git revision to compare with (a commit, branch, tag, `HEAD~3`, …).
+    #[arg(value_name = "REV")]
+    rev: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: changes::DiffFormat,
+    /// Exit 1 when this happens.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    fail_on: Option<changes::FailOn>,
 }
 
 /// Options shared by the commands that judge a run.
@@ -170,6 +220,7 @@ const BAD_INPUT: u8 = 2;
 /// Exit code: `--check` found a difference.
 const CHECK_FAILED: u8 = 1;
 
+mod changes;
 mod commands;
 mod links;
 
@@ -188,6 +239,10 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check(&args),
         Command::Schema(args) => commands::schema(args.out.as_deref(), args.check),
         Command::Links(args) => links::run(&args),
+        Command::Review(args) => {
+            changes::review(&args.root, args.config.as_deref(), &args.ids, args.all)
+        }
+        Command::Diff(args) => changes::diff(&args.common, &args.rev, args.format, args.fail_on),
     }
 }
 

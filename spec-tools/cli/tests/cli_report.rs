@@ -61,7 +61,9 @@ fn report_writes_three_files_and_a_second_run_is_byte_identical() {
     let first = spectrace(dir.path()).arg("report").output().unwrap();
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
-        stderr(&first).contains("3 requirements: 1 verified, 0 failing, 1 unverified, 1 uncovered"),
+        stderr(&first).contains(
+            "3 requirements: 1 verified, 1 unverified, 0 suspect, 1 uncovered, 0 failing"
+        ),
         "{}",
         stderr(&first)
     );
@@ -231,7 +233,7 @@ fn verify_runs_the_suites_with_evidence_recording_then_reports() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stderr(&out);
     assert!(text.contains("[1/1] record:"), "{text}");
-    assert!(text.contains("2 verified, 0 failing"), "{text}");
+    assert!(text.contains("2 verified, 0 unverified"), "{text}");
     assert!(!dir.path().join("reports/run/evidence-1.jsonl").exists());
     assert!(dir.path().join("COMPLIANCE.md").exists());
 }

@@ -13,6 +13,21 @@
 //! | `failing` | a linked evidence ran and failed |
 //! | `unverified` | linked evidence is declared, none ran |
 //! | `uncovered` | nothing links to it |
+//! | `suspect` | the requirement was reworded since its evidence was last reviewed |
+//!
+//! **Suspect links** (issue 7 §4). `reports/reviewed.yaml` records, per requirement, the
+//! fingerprint its evidence was last reviewed against ([`crate::review`]). When the current
+//! fingerprint differs, the evidence was written for other words and cannot be trusted as is:
+//! - `verified` and `unverified` become `suspect`;
+//! - `failing` stays `failing`: a failure is news whatever the wording;
+//! - `uncovered` stays `uncovered`: there is no evidence to distrust.
+//!
+//! Statuses are ranked best to worst (the order of [`Status::ALL`] and of `Ord`): verified,
+//! unverified, suspect, uncovered, failing. `suspect` sits below `unverified` (trusted evidence
+//! that did not run is one run away from verified; suspect evidence needs a person first) and
+//! above `uncovered` (the evidence exists and is probably still right). `spectrace diff` calls a
+//! move down this order a regression, and the gate's demands are prefixes of it: `verified`
+//! accepts the first, `covered` the first two, so a suspect requirement fails either.
 
 pub mod records;
 
@@ -26,10 +41,11 @@ use crate::level::Level;
 use crate::model::RequirementIndex;
 use crate::scan::Scan;
 
-/// Version of the `compliance.json` format.
-pub const COMPLIANCE_SCHEMA_VERSION: u32 = 1;
+/// Version of the `compliance.json` format. 2: status `suspect` and `reviewed_fingerprint`.
+pub const COMPLIANCE_SCHEMA_VERSION: u32 = 2;
 
-/// A requirement's status in one run.
+/// A requirement's status in one run; the values are listed best to worst.
+// Declared in rank order, so the derived `Ord` is the rank: `a < b` means `a` is better.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
@@ -37,31 +53,40 @@ pub const COMPLIANCE_SCHEMA_VERSION: u32 = 1;
 pub enum Status {
     /// Evidence ran, and all of it passed.
     Verified,
-    /// Some evidence ran and failed.
-    Failing,
     /// Evidence is declared, none ran.
     Unverified,
+    /// Reworded since its evidence was last reviewed (and not failing).
+    Suspect,
     /// No evidence links to it.
     Uncovered,
+    /// Some evidence ran and failed.
+    Failing,
 }
 
 impl Status {
-    /// Every status, best first.
-    pub const ALL: [Status; 4] = [
+    /// Every status, best first (the rank).
+    pub const ALL: [Status; 5] = [
         Status::Verified,
-        Status::Failing,
         Status::Unverified,
+        Status::Suspect,
         Status::Uncovered,
+        Status::Failing,
     ];
 
     /// The lower-case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Verified => "verified",
-            Status::Failing => "failing",
             Status::Unverified => "unverified",
+            Status::Suspect => "suspect",
             Status::Uncovered => "uncovered",
+            Status::Failing => "failing",
         }
+    }
+
+    /// True when `self` is worse than `before` (a regression in `spectrace diff`).
+    pub fn is_worse_than(self, before: Status) -> bool {
+        self > before
     }
 }
 
@@ -129,6 +154,10 @@ pub struct RequirementStatus {
     pub anchor: String,
     /// Fingerprint of its text.
     pub fingerprint: String,
+    /// The fingerprint its evidence was last reviewed against, when it differs from
+    /// `fingerprint` (absent when they are equal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_fingerprint: Option<String>,
     /// Status in this run.
     pub status: Status,
     /// Evidence items, sorted by file and line.
@@ -178,8 +207,20 @@ struct Merged {
     message: Option<String>,
 }
 
-/// Builds the model of one run.
+/// Builds the model of one run, every requirement taken as reviewed at its current wording.
 pub fn build(index: &RequirementIndex, scan: &Scan, records: &[EvidenceRecord]) -> ComplianceModel {
+    build_reviewed(index, scan, records, &BTreeMap::new())
+}
+
+/// Builds the model of one run. `reviewed` maps requirement IDs to the fingerprint their
+/// evidence was last reviewed against; a requirement missing from it is new and counts as
+/// reviewed at its current fingerprint.
+pub fn build_reviewed(
+    index: &RequirementIndex,
+    scan: &Scan,
+    records: &[EvidenceRecord],
+    reviewed: &BTreeMap<String, String>,
+) -> ComplianceModel {
     let mut items: BTreeMap<(String, u32), Merged> = BTreeMap::new();
     for declared in &scan.evidence {
         items.insert(
@@ -255,6 +296,10 @@ pub fn build(index: &RequirementIndex, scan: &Scan, records: &[EvidenceRecord]) 
         .iter()
         .map(|r| {
             let evidence = by_id.remove(r.id.as_str()).unwrap_or_default();
+            let reviewed_fingerprint = reviewed
+                .get(&r.id)
+                .filter(|fp| **fp != r.fingerprint)
+                .cloned();
             RequirementStatus {
                 id: r.id.clone(),
                 level: r.level,
@@ -264,7 +309,8 @@ pub fn build(index: &RequirementIndex, scan: &Scan, records: &[EvidenceRecord]) 
                 section: r.section.clone(),
                 anchor: r.anchor.clone(),
                 fingerprint: r.fingerprint.clone(),
-                status: status_of(&evidence),
+                status: with_review(status_of(&evidence), reviewed_fingerprint.is_some()),
+                reviewed_fingerprint,
                 contracts: contracts.get(r.id.as_str()).cloned().unwrap_or_default(),
                 implementations: implementations
                     .get(r.id.as_str())
@@ -318,6 +364,17 @@ pub fn status_of(evidence: &[EvidenceItem]) -> Status {
         Status::Verified
     } else {
         Status::Unverified
+    }
+}
+
+/// The status once review is taken into account: `reworded` is true when the requirement's
+/// fingerprint differs from the one its evidence was reviewed against. `verified` and
+/// `unverified` become `suspect`; `failing` (a failure is news regardless) and `uncovered` (no
+/// evidence to distrust) stay; see the module documentation.
+pub fn with_review(status: Status, reworded: bool) -> Status {
+    match status {
+        Status::Verified | Status::Unverified if reworded => Status::Suspect,
+        other => other,
     }
 }
 

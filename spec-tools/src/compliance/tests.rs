@@ -169,3 +169,92 @@ fn records_naming_unknown_ids_are_found() {
     assert_eq!(unknown.len(), 1);
     assert_eq!(unknown[0].1, "A-9");
 }
+
+#[test]
+fn review_turns_verified_and_unverified_suspect_and_leaves_failing_and_uncovered() {
+    for (status, reworded, expected) in [
+        (Status::Verified, false, Status::Verified),
+        (Status::Verified, true, Status::Suspect),
+        (Status::Unverified, false, Status::Unverified),
+        (Status::Unverified, true, Status::Suspect),
+        (Status::Failing, false, Status::Failing),
+        (Status::Failing, true, Status::Failing),
+        (Status::Uncovered, false, Status::Uncovered),
+        (Status::Uncovered, true, Status::Uncovered),
+    ] {
+        assert_eq!(
+            with_review(status, reworded),
+            expected,
+            "{status} {reworded}"
+        );
+    }
+}
+
+#[test]
+fn a_reworded_requirement_is_suspect_and_records_its_reviewed_fingerprint() {
+    // A-1 verified, A-2 unverified, A-3 failing, A-4 uncovered: all reworded since review.
+    let index = index(&["A-1", "A-2", "A-3", "A-4", "A-5", "A-6"]);
+    let scan = Scan {
+        evidence: vec![
+            declared(&["A-1"], "a.rs", 1),
+            declared(&["A-2"], "a.rs", 2),
+            declared(&["A-3"], "a.rs", 3),
+            declared(&["A-5"], "a.rs", 5),
+            declared(&["A-6"], "a.rs", 6),
+        ],
+        ..Scan::default()
+    };
+    let records = [
+        record(&["A-1"], "a.rs", 1, Outcome::Passed),
+        record(&["A-3"], "a.rs", 3, Outcome::Failed),
+        record(&["A-5"], "a.rs", 5, Outcome::Passed),
+        record(&["A-6"], "a.rs", 6, Outcome::Passed),
+    ];
+    let old = "0".repeat(16);
+    let current = "f".repeat(16);
+    // A-5 is reviewed at its current wording; A-6 is new (not in the map).
+    let reviewed: BTreeMap<String, String> = ["A-1", "A-2", "A-3", "A-4"]
+        .iter()
+        .map(|id| ((*id).to_owned(), old.clone()))
+        .chain([("A-5".to_owned(), current.clone())])
+        .collect();
+    let model = build_reviewed(&index, &scan, &records, &reviewed);
+    assert_eq!(status(&model, "A-1"), Status::Suspect);
+    assert_eq!(status(&model, "A-2"), Status::Suspect);
+    assert_eq!(status(&model, "A-3"), Status::Failing);
+    assert_eq!(status(&model, "A-4"), Status::Uncovered);
+    assert_eq!(status(&model, "A-5"), Status::Verified);
+    assert_eq!(status(&model, "A-6"), Status::Verified);
+    let by_id = |id: &str| model.requirements.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(by_id("A-1").reviewed_fingerprint.as_deref(), Some(&*old));
+    assert_eq!(by_id("A-4").reviewed_fingerprint.as_deref(), Some(&*old));
+    assert_eq!(by_id("A-5").reviewed_fingerprint, None);
+    assert_eq!(by_id("A-6").reviewed_fingerprint, None);
+    let suspect_must = model
+        .totals
+        .iter()
+        .find(|t| t.level == Level::Must && t.status == Status::Suspect)
+        .unwrap();
+    assert_eq!(suspect_must.count, 2);
+    // Without a review map nothing is suspect.
+    let plain = build(&index, &scan, &records);
+    assert!(
+        plain
+            .requirements
+            .iter()
+            .all(|r| r.status != Status::Suspect)
+    );
+}
+
+#[test]
+fn statuses_are_ranked_best_to_worst() {
+    assert_eq!(
+        Status::ALL.map(Status::as_str),
+        ["verified", "unverified", "suspect", "uncovered", "failing"]
+    );
+    for pair in Status::ALL.windows(2) {
+        assert!(pair[1].is_worse_than(pair[0]), "{} vs {}", pair[1], pair[0]);
+        assert!(!pair[0].is_worse_than(pair[1]));
+    }
+    assert!(!Status::Suspect.is_worse_than(Status::Suspect));
+}

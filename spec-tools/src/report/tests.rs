@@ -79,9 +79,15 @@ fn model() -> ComplianceModel {
 #[test]
 fn markdown_has_totals_then_a_table_per_section() {
     let text = compliance_markdown(&index(), &model(), "").unwrap();
-    assert!(text.contains("| MUST | 1 | 1 | 0 | 0 | 2 |"), "{text}");
-    assert!(text.contains("| MAY | 0 | 0 | 0 | 1 | 1 |"), "{text}");
-    assert!(text.contains("| all | 1 | 1 | 0 | 1 | 3 |"), "{text}");
+    assert!(
+        text.contains(
+            "| level | ✅ verified | ⚠️ unverified | 🔶 suspect | ⬜ uncovered | ❌ failing | total |\n|---|---:|---:|---:|---:|---:|---:|\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("| MUST | 1 | 0 | 0 | 0 | 1 | 2 |"), "{text}");
+    assert!(text.contains("| MAY | 0 | 0 | 0 | 1 | 0 | 1 |"), "{text}");
+    assert!(text.contains("| all | 1 | 0 | 0 | 1 | 1 | 3 |"), "{text}");
     assert!(
         !text.contains("| info |"),
         "levels without requirements are left out"
@@ -155,4 +161,45 @@ fn json_matches_its_schema_and_round_trips() {
 #[test]
 fn table_cells_are_one_line_with_pipes_escaped() {
     assert_eq!(table_cell("a |\n b"), "a \\| b");
+}
+
+/// The model with A-1 reworded since its (passing) evidence was reviewed.
+fn suspect_model() -> ComplianceModel {
+    let mut model = model();
+    model.requirements[0].status = Status::Suspect;
+    model.requirements[0].reviewed_fingerprint = Some("1".repeat(16));
+    model.totals[0].status = Status::Suspect;
+    model
+}
+
+#[test]
+fn suspect_shows_in_markdown_junit_and_json() {
+    let model = suspect_model();
+    let text = compliance_markdown(&index(), &model, "").unwrap();
+    assert!(text.contains("| MUST | 0 | 0 | 1 | 0 | 1 | 2 |"), "{text}");
+    assert!(
+        text.contains("| Title \\| of A-1 | 🔶 suspect | [it_works](tests/server.rs#L40) e2e |"),
+        "{text}"
+    );
+    let junit = junit_xml(&model, &GateConfig::default());
+    assert!(
+        junit.contains("<failure message=\"MUST A-1 is suspect\">reworded since its evidence was reviewed (reviewed against fingerprint 1111111111111111, now 0000000000000000): check the evidence against the new text, then run `spectrace review A-1`</failure>"),
+        "{junit}"
+    );
+    let json = compliance_json(&model).unwrap();
+    assert!(
+        json.contains("\"reviewed_fingerprint\": \"1111111111111111\""),
+        "{json}"
+    );
+    assert!(json.contains("\"status\": \"suspect\""), "{json}");
+    assert_eq!(
+        json.matches("reviewed_fingerprint").count(),
+        1,
+        "absent when equal"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&compliance_schema().unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&serde_json::from_str(&json).unwrap()));
+    let back: ComplianceModel = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, model);
 }
