@@ -191,6 +191,8 @@ pub struct OutputsConfig {
     pub run_dir: String,
     /// Per requirement, the fingerprint its evidence was last reviewed against (committed).
     pub reviewed: String,
+    /// The static site built by `spectrace site` (not committed; replaced as a whole).
+    pub site: String,
 }
 
 impl Default for OutputsConfig {
@@ -202,6 +204,7 @@ impl Default for OutputsConfig {
             junit: "reports/junit.xml".to_owned(),
             run_dir: "reports/run".to_owned(),
             reviewed: "reports/reviewed.yaml".to_owned(),
+            site: "site/out".to_owned(),
         }
     }
 }
@@ -245,6 +248,7 @@ mod tests {
         assert_eq!(c.specs.id_pattern, "ORCH-[0-9]{4}");
         assert_eq!(c.outputs.index, "requirements/index.yaml");
         assert_eq!(c.outputs.reviewed, "reports/reviewed.yaml");
+        assert_eq!(c.outputs.site, "site/out");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct ParsedSpec {
 
 /// Markdown extensions GitHub renders; heading attributes stay off because GitHub does not
 /// support them and they would change anchors.
-fn markdown_options() -> Options {
+pub(crate) fn markdown_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
@@ -61,19 +61,19 @@ pub fn parse_spec(path: &str, source: &str, ids: &IdPattern) -> ParsedSpec {
 }
 
 /// Maps byte offsets to 1-based line numbers.
-struct LineIndex {
+pub(crate) struct LineIndex {
     starts: Vec<usize>,
 }
 
 impl LineIndex {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let newlines = text.match_indices('\n').map(|(i, _)| i + 1);
         Self {
             starts: std::iter::once(0).chain(newlines).collect(),
         }
     }
 
-    fn line(&self, offset: usize) -> usize {
+    pub(crate) fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&start| start <= offset)
     }
 }

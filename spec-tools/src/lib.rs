@@ -35,6 +35,7 @@ pub mod report;
 pub mod requirements;
 pub mod review;
 pub mod scan;
+pub mod site;
 pub mod slug;
 
 /// Links a test to the requirements it verifies: `#[spectrace::covers("ORCH-2002")]` above

@@ -8,6 +8,7 @@ mod harness;
 pub mod report;
 mod ripgrep;
 pub mod server;
+pub mod site;
 mod stats;
 
 /// The benchmarks and their options, printed by `cargo xtask bench`.
@@ -25,6 +26,9 @@ Benchmarks:
              Rust files, {scenarios} scenarios in {features} feature files and one run's
              evidence records, against `rg -c` over the same files;
              targets: median wall <= 1 s, peak RSS <= 200 MB.
+  site       `spectrace site` (release build) on the tree of `report`, after one
+             `spectrace report`: build time and the site's size on disk (allocated
+             blocks, apparent bytes, files); targets: median wall <= 2 s, <= 30 MB on disk.
   server     orchestratord (release, zero-delay sim pool) against a minimal axum SSE
              server: tasks/s and tokens/s, admission p50/p99 at 1,000 tasks/s, 429 p99 at
              10x overload with flat memory; targets: >= 60 % of the baseline's throughput,
@@ -35,7 +39,7 @@ Benchmarks:
              token and decode tokens/s per path and their ratio (no target: the
              orchestrator's overhead on real inference).
 
-Options of `extract` and `report`:
+Options of `extract`, `report` and `site`:
   --runs N      timed runs per tool, alternated (default {default}, at least {min})
   --keep DIR    generate the corpus in DIR and keep it (default: a temporary directory,
                 removed at the end)

@@ -6,8 +6,9 @@
 //!
 //! The gates that run tests (`test`, `haiku-cpu`, `determinism`) record evidence into
 //! `reports/run/` (emptied first); `compliance` then checks that the committed reports match
-//! this run (`spectrace report --check`) and applies the gate (`spectrace check`). `links`
-//! checks links and `#fragments` offline (`spectrace links`).
+//! this run (`spectrace report --check`) and applies the gate (`spectrace check`); `site`
+//! builds the site from those reports and checks it in headless Chromium ([`crate::site`]);
+//! `links` then checks links and `#fragments` offline (`spectrace links`), the site's included.
 
 use std::ffi::OsStr;
 use std::process::ExitCode;
@@ -80,6 +81,8 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
                 workspace.command(workspace.binary("debug", "spectrace"), ["check"]),
             ],
         },
+        // The site built from this run's reports and checked in headless Chromium.
+        crate::site::gate(workspace),
         // Offline link and #fragment check of the docs, specs, COMPLIANCE.md and the built site
         // (when present), with the binary the `test` gate built.
         Gate::single(
@@ -189,6 +192,7 @@ mod tests {
                 "haiku-cpu",
                 "determinism",
                 "compliance",
+                "site",
                 "links",
                 "git-diff"
             ]

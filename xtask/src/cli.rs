@@ -17,7 +17,7 @@ Commands:
                    recording on (`spectrace verify`), write COMPLIANCE.md and reports/, and
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, haiku-cpu, determinism, compliance, links, git-diff),
+                   openapi-validator, haiku-cpu, determinism, compliance, site, links, git-diff),
                    stopping at the first failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
@@ -32,6 +32,10 @@ Commands:
   ci:haiku:cpu     Stream a haiku from the real engine through orchestratord, end to end.
   ci:determinism   Byte-identical sim streams (2 replicas, 64 seeds) and same-seed token
                    sequences from the real engine.
+  ci:site          Build, then `spectrace site` and the site's browser test (headless
+                   Chromium from file://); screenshots go to reports/run/.
+  ci:site:setup    Install what the browser test needs when missing: Debian's chromium
+                   (apt-get) and playwright-core (`npm ci` into target/site-tests/).
   help             Print this text.
 ";
 
@@ -67,6 +71,10 @@ pub enum Command {
     HaikuCpu,
     /// `ci:determinism`.
     Determinism,
+    /// `ci:site`: build, `spectrace site`, the browser test.
+    Site,
+    /// `ci:site:setup`: install Chromium and the test's node modules when missing.
+    SiteSetup,
 }
 
 /// `cargo xtask bench …`.
@@ -78,6 +86,8 @@ pub enum BenchCommand {
     Extract(CorpusOptions),
     /// Benchmark `spectrace report`.
     Report(CorpusOptions),
+    /// Benchmark `spectrace site`.
+    Site(CorpusOptions),
     /// Real-engine overhead of orchestratord, with this many completions per path.
     Engine {
         /// Completions per path.
@@ -148,6 +158,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "compliance" => no_arguments(args, "compliance", Command::Compliance),
         "ci:haiku:cpu" => no_arguments(args, "ci:haiku:cpu", Command::HaikuCpu),
         "ci:determinism" => no_arguments(args, "ci:determinism", Command::Determinism),
+        "ci:site" => no_arguments(args, "ci:site", Command::Site),
+        "ci:site:setup" => no_arguments(args, "ci:site:setup", Command::SiteSetup),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
     }
 }
@@ -219,6 +231,7 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
         "list" | "help" | "-h" | "--help" => Ok(BenchCommand::List),
         "extract" => parse_corpus_options(args, "extract").map(BenchCommand::Extract),
         "report" => parse_corpus_options(args, "report").map(BenchCommand::Report),
+        "site" => parse_corpus_options(args, "site").map(BenchCommand::Site),
         "server" => parse_server(args),
         "engine" => parse_engine_bench(args),
         other => Err(ParseError::UnknownBenchmark(other.to_owned())),
@@ -422,6 +435,12 @@ mod tests {
         assert_eq!(parse_str(&["ci:haiku:cpu"]), Ok(Command::HaikuCpu));
         assert_eq!(parse_str(&["compliance"]), Ok(Command::Compliance));
         assert_eq!(parse_str(&["ci:determinism"]), Ok(Command::Determinism));
+        assert_eq!(parse_str(&["ci:site"]), Ok(Command::Site));
+        assert_eq!(parse_str(&["ci:site:setup"]), Ok(Command::SiteSetup));
+        assert!(matches!(
+            parse_str(&["ci:site", "--fast"]),
+            Err(ParseError::BadArgument(_))
+        ));
         assert!(matches!(
             parse_str(&["ci:haiku:cpu", "x"]),
             Err(ParseError::BadArgument(_))
@@ -525,6 +544,25 @@ mod tests {
                 "unexpected argument `--verbose` for `bench report`".into()
             ))
         );
+    }
+
+    #[test]
+    fn bench_site_takes_the_corpus_options() {
+        assert_eq!(
+            parse_str(&["bench", "site"]),
+            Ok(Command::Bench(BenchCommand::Site(CorpusOptions::default())))
+        );
+        assert_eq!(
+            parse_str(&["bench", "site", "--runs=5", "--keep", "target/bench-site"]),
+            Ok(Command::Bench(BenchCommand::Site(CorpusOptions {
+                runs: 5,
+                keep: Some(PathBuf::from("target/bench-site"))
+            })))
+        );
+        assert!(matches!(
+            parse_str(&["bench", "site", "--runs", "2"]),
+            Err(ParseError::BadBenchArgument(_))
+        ));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - `cargo xtask bench extract` and `bench report` benchmark `spectrace extract` and
 //!   `spectrace report` against ripgrep;
 //!   `cargo xtask bench server` benchmarks orchestratord against a minimal SSE server.
+//! - `cargo xtask ci:site` builds the site and runs its headless-Chromium test;
+//!   `cargo xtask bench site` times `spectrace site` and measures its output on disk.
 //! - `cargo xtask engine install|run` installs and starts the real llama.cpp engine;
 //!   `ci:haiku:cpu` and `ci:determinism` run the suites that need it.
 //!
@@ -25,6 +27,7 @@ mod generators;
 mod process;
 mod regen;
 mod rss;
+mod site;
 mod term;
 mod workspace;
 
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Extract(options)) => bench::extract::run(&workspace, &options),
         Command::Bench(BenchCommand::Report(options)) => bench::report::run(&workspace, &options),
+        Command::Bench(BenchCommand::Site(options)) => bench::site::run(&workspace, &options),
         Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
         Command::Bench(BenchCommand::Engine { runs }) => bench::engine::run(&workspace, runs),
         Command::Compliance => compliance::run(&workspace),
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::EngineRun(command) => engine::run_with(&workspace, &command),
         Command::HaikuCpu => engine::run_suites(&workspace, &engine::haiku_suites()),
         Command::Determinism => engine::run_suites(&workspace, &engine::determinism_suites()),
+        Command::Site => site::run(&workspace),
+        Command::SiteSetup => site::run_setup(&workspace),
     }
 }
 

@@ -50,6 +50,15 @@ enum Command {
     Check(CommonArgs),
     /// Print (or write, or check) the JSON Schema of compliance.json.
     Schema(SchemaArgs),
+    /// Build the static compliance site (default `site/out/`) from reports/compliance.json
+    /// and the specs it names.
+    ///
+    /// Reads only the compliance model (`outputs.compliance_json`, written by `spectrace
+    /// report`) and the spec files it names. The output directory is replaced as a whole: the
+    /// new site is written beside it and swapped in, so no file of an earlier build survives.
+    /// Exit codes: 0 ok, 2 bad input (missing or unparsable compliance.json, a missing spec,
+    /// an output directory that was not built by spectrace).
+    Site(site::SiteArgs),
     /// Check links offline: relative files and #fragments (GitHub heading anchors in Markdown,
     /// element ids in HTML, line anchors elsewhere) in the files `[links]` selects.
     ///
@@ -223,6 +232,7 @@ const CHECK_FAILED: u8 = 1;
 mod changes;
 mod commands;
 mod links;
+mod site;
 
 /// The scan and the report allocate many small values (tokens, strings); with mimalloc instead
 /// of glibc's allocator `cargo xtask bench report` took about 40 % less time.
@@ -243,6 +253,7 @@ fn main() -> ExitCode {
             changes::review(&args.root, args.config.as_deref(), &args.ids, args.all)
         }
         Command::Diff(args) => changes::diff(&args.common, &args.rev, args.format, args.fail_on),
+        Command::Site(args) => site::run(&args),
     }
 }
 

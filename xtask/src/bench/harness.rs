@@ -165,7 +165,6 @@ fn bench(
     Ok(passed)
 }
 
-/// The first line of `rg --version`, else the path.
 /// `cargo build --release` of the named binaries, with live output; `Err` says why it failed.
 pub fn release_build(workspace: &Workspace, binaries: &[&str]) -> Result<(), String> {
     let mut build = workspace.cargo(["build", "--release"]);
@@ -177,6 +176,7 @@ pub fn release_build(workspace: &Workspace, binaries: &[&str]) -> Result<(), Str
     run_streaming(&mut build).map_err(|reason| format!("release build failed: {reason}"))
 }
 
+/// The first line of `rg --version`, else the path.
 fn ripgrep_version(rg: &Path) -> String {
     Command::new(rg)
         .arg("--version")
@@ -348,8 +348,16 @@ pub fn print_table(spectrace: &Summary, ripgrep: Option<&Summary>) {
 
 /// Prints each target of `what` with PASS/FAIL; true when all pass.
 pub fn print_targets(what: &str, summary: &Summary, targets: Targets, color: bool) -> bool {
+    print_verdicts(what, &target_verdicts(summary, targets), color)
+}
+
+/// One target: what it asks, what was measured, whether it passed.
+pub type Verdict = (String, String, bool);
+
+/// The median-wall and peak-RSS verdicts of `summary` against `targets`.
+pub fn target_verdicts(summary: &Summary, targets: Targets) -> Vec<Verdict> {
     let peak_mb = mb(summary.max_rss_kib);
-    let verdicts = [
+    vec![
         (
             format!("median wall <= {:.0} ms", targets.median_ms),
             format!("{:.1} ms", summary.median_ms),
@@ -360,10 +368,14 @@ pub fn print_targets(what: &str, summary: &Summary, targets: Targets, color: boo
             format!("{peak_mb:.1} MB (largest of {} runs)", summary.runs),
             peak_mb <= targets.peak_rss_mb,
         ),
-    ];
+    ]
+}
+
+/// Prints `verdicts` under `targets (what):` with PASS/FAIL; true when all pass.
+pub fn print_verdicts(what: &str, verdicts: &[Verdict], color: bool) -> bool {
     println!();
     println!("targets ({what}):");
-    for (target, actual, pass) in &verdicts {
+    for (target, actual, pass) in verdicts {
         let verdict = if *pass {
             term::paint("PASS", term::Style::Green, color)
         } else {

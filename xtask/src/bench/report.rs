@@ -55,8 +55,9 @@ pub fn run(workspace: &Workspace, options: &CorpusOptions) -> ExitCode {
     harness::run(workspace, options, &benchmark)
 }
 
-/// Writes the specs and the evidence tree under `dir`; describes the tree.
-fn write(dir: &Path) -> Written {
+/// Writes the specs and the evidence tree under `dir`; describes the tree. `bench site`
+/// uses the same tree.
+pub(super) fn write(dir: &Path) -> Written {
     let specs = corpus::generate();
     let tree = evidence_corpus::generate();
     let cannot = |e: std::io::Error| format!("cannot write the corpus in {}: {e}", dir.display());

@@ -1,0 +1,250 @@
+//! The site's pages: one minijinja [`Environment`] holding the templates of `templates/site/`
+//! (compiled in), the view of each page, and the stylesheet with one rule per status.
+//!
+//! Every template is HTML-escaped: the environment's auto-escape callback answers
+//! [`AutoEscape::Html`] for every name, so escaping does not depend on how a template is named.
+//! Markup built in Rust (the rendered spec, a requirement's block) is passed as
+//! [`Value::from_safe_string`] and is escaped where it is built.
+
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
+use serde::Serialize;
+
+use super::Located;
+use super::dashboard::Dashboard;
+use super::markdown::escape_html;
+use crate::compliance::{Link, RequirementStatus, RunOutcome, Status};
+use crate::report::level_label;
+
+/// The templates, by name.
+pub const TEMPLATES: [(&str, &str); 4] = [
+    (
+        "base.html.j2",
+        include_str!("../../../templates/site/base.html.j2"),
+    ),
+    (
+        "index.html.j2",
+        include_str!("../../../templates/site/index.html.j2"),
+    ),
+    (
+        "spec.html.j2",
+        include_str!("../../../templates/site/spec.html.j2"),
+    ),
+    (
+        "req.html.j2",
+        include_str!("../../../templates/site/req.html.j2"),
+    ),
+];
+
+/// `assets/style.css` without the per-status rules.
+pub const STYLE_CSS: &str = include_str!("../../../site/assets/style.css");
+
+/// `assets/app.js`: theme toggle, search and filters.
+pub const APP_JS: &str = include_str!("../../../site/assets/app.js");
+
+/// The environment every page is rendered with.
+pub(crate) fn environment() -> Result<Environment<'static>, String> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    // minijinja's HTML escaping also writes `/` as `&#x2f;`, which is valid but makes every
+    // path in every page longer; escape the five characters that matter instead.
+    env.set_formatter(|out, state, value| {
+        if value.is_safe() || !matches!(state.auto_escape(), AutoEscape::Html) {
+            return minijinja::escape_formatter(out, state, value);
+        }
+        let text = match value.as_str() {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => std::borrow::Cow::Owned(value.to_string()),
+        };
+        out.write_str(&escape_html(&text))
+            .map_err(minijinja::Error::from)
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .map_err(|e| format!("the site template {name} is invalid: {e}"))?;
+    }
+    Ok(env)
+}
+
+fn render(env: &Environment<'_>, name: &str, ctx: Value) -> Result<String, String> {
+    env.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| format!("cannot render {name}: {e}"))
+}
+
+/// The stylesheet: the static part, then a rule per status (`.status-verified` …) for every
+/// [`Status::ALL`], so a new status is styled (with `--c-other` until it has a colour).
+pub(crate) fn stylesheet() -> String {
+    let mut css = String::from(STYLE_CSS);
+    css.push_str("/* One rule per status (generated from Status::ALL). */\n");
+    for status in Status::ALL {
+        let s = status.as_str();
+        css.push_str(&format!(
+            ".status-{s}{{--st:var(--c-{s},var(--c-other))}}\n"
+        ));
+    }
+    css
+}
+
+/// A spec in the dashboard's list.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SpecLink {
+    pub path: String,
+    pub title: String,
+    pub href: String,
+    pub count: usize,
+}
+
+/// Counts per status, in [`Status::ALL`] order, for headers and bars.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StatusCount {
+    pub status: &'static str,
+    pub count: usize,
+}
+
+pub(crate) fn status_counts<'a>(
+    requirements: impl IntoIterator<Item = &'a RequirementStatus>,
+) -> Vec<StatusCount> {
+    let mut counts = [0usize; Status::ALL.len()];
+    for r in requirements {
+        if let Some(i) = Status::ALL.iter().position(|&s| s == r.status) {
+            counts[i] += 1;
+        }
+    }
+    Status::ALL
+        .iter()
+        .zip(counts)
+        .map(|(s, count)| StatusCount {
+            status: s.as_str(),
+            count,
+        })
+        .collect()
+}
+
+/// `spec/NAME.html`.
+pub(crate) fn spec_page(
+    env: &Environment<'_>,
+    path: &str,
+    title: &str,
+    html: &str,
+    requirements: &[&RequirementStatus],
+) -> Result<String, String> {
+    render(
+        env,
+        "spec.html.j2",
+        context! {
+            up => "../",
+            path => path,
+            title => title,
+            count => requirements.len(),
+            counts => Value::from(Serde(status_counts(requirements.iter().copied()))),
+            body => Value::from_safe_string(html.to_owned()),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct LinkView<'a> {
+    file: &'a str,
+    line: u32,
+    target: &'a str,
+    href: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EvidenceView<'a> {
+    test: &'a str,
+    file: &'a str,
+    line: u32,
+    kind: String,
+    outcome: &'static str,
+    message: Option<&'a str>,
+    href: Option<String>,
+}
+
+/// Where a repository file is, seen from a page one directory below the site root.
+fn file_href(repo_root: Option<&str>, file: &str) -> Option<String> {
+    repo_root.map(|root| format!("../{root}{file}"))
+}
+
+fn links<'a>(list: &'a [Link], repo_root: Option<&str>) -> Vec<LinkView<'a>> {
+    list.iter()
+        .map(|l| LinkView {
+            file: &l.file,
+            line: l.line,
+            target: &l.target,
+            href: file_href(repo_root, &l.file),
+        })
+        .collect()
+}
+
+/// The lower-case name of a serializable unit enum (`EvidenceKind::E2e` → `e2e`).
+pub(crate) fn enum_name(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn outcome_name(outcome: RunOutcome) -> &'static str {
+    match outcome {
+        RunOutcome::Passed => "passed",
+        RunOutcome::Failed => "failed",
+        RunOutcome::NotRun => "not-run",
+    }
+}
+
+/// `req/orch-3004.html`.
+pub(crate) fn requirement_page(
+    env: &Environment<'_>,
+    l: &Located<'_>,
+    spec_title: &str,
+    repo_root: Option<&str>,
+) -> Result<String, String> {
+    let r = l.req;
+    let evidence: Vec<EvidenceView<'_>> = r
+        .evidence
+        .iter()
+        .map(|e| EvidenceView {
+            test: &e.test,
+            file: &e.file,
+            line: e.line,
+            kind: enum_name(e.kind),
+            outcome: outcome_name(e.outcome),
+            message: e.message.as_deref(),
+            href: file_href(repo_root, &e.file),
+        })
+        .collect();
+    render(
+        env,
+        "req.html.j2",
+        context! {
+            up => "../",
+            id => &r.id,
+            title => &r.title,
+            level => r.level.as_str(),
+            level_label => level_label(r.level),
+            status => r.status.as_str(),
+            spec_href => &l.spec_page,
+            spec_title => spec_title,
+            anchor => &l.anchor,
+            section => &r.section,
+            section_anchor => &r.anchor,
+            fingerprint => &r.fingerprint,
+            text => Value::from_safe_string(l.html.clone()),
+            contracts => Value::from(Serde(links(&r.contracts, repo_root))),
+            implementations => Value::from(Serde(links(&r.implementations, repo_root))),
+            evidence => Value::from(Serde(evidence)),
+        },
+    )
+}
+
+/// `index.html`.
+pub(crate) fn index_page(env: &Environment<'_>, dash: &Dashboard) -> Result<String, String> {
+    render(
+        env,
+        "index.html.j2",
+        context! { up => "", d => Value::from(Serde(dash)) },
+    )
+}

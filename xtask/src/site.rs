@@ -1,0 +1,286 @@
+//! The site's browser test: `cargo xtask ci:site`, and the `site` gate of `cargo xtask ci`.
+//!
+//! The gate's commands are visible like every other gate's: `cargo xtask ci:site:setup`
+//! (Debian's Chromium via apt-get when `/usr/bin/chromium` is missing; `npm ci` of
+//! `site/tests/package-lock.json` into `target/site-tests/` when its `node_modules` is missing
+//! or the lock changed — nothing is written into the source tree), then
+//! `target/debug/spectrace site`, then `node site/tests/browser.cjs`, which loads the built
+//! site from `file://` in headless Chromium (playwright-core) and saves the dashboard's
+//! screenshots into `reports/run/`.
+//!
+//! In `cargo xtask ci` the `test` gate has built `target/debug/spectrace`; `ci:site` alone
+//! builds it first the same way (`cargo test --workspace --no-run`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use crate::ci::RUN_DIR;
+use crate::gates::{self, Gate};
+use crate::process::run_streaming;
+use crate::workspace::Workspace;
+
+/// Debian's Chromium, the browser the test drives.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// The browser test script, relative to the workspace root.
+pub const SCRIPT: &str = "site/tests/browser.cjs";
+/// The directory of the script's `package.json` and `package-lock.json`.
+const PACKAGE_DIR: &str = "site/tests";
+/// Where `npm ci` installs, under the target directory.
+const INSTALL_DIR: &str = "site-tests";
+/// The built site, relative to the workspace root.
+pub const SITE_DIR: &str = "site/out";
+
+/// The gate's commands: set-up, site build, browser test.
+pub fn commands(workspace: &Workspace) -> Vec<Command> {
+    let modules = workspace.target.join(INSTALL_DIR).join("node_modules");
+    vec![
+        workspace.cargo(["xtask", "ci:site:setup"]),
+        workspace.command(workspace.binary("debug", "spectrace"), ["site"]),
+        workspace.command(
+            "node",
+            [
+                Path::new(SCRIPT).as_os_str(),
+                "--modules".as_ref(),
+                relative(workspace, &modules).as_os_str(),
+                "--site".as_ref(),
+                SITE_DIR.as_ref(),
+                "--screenshots".as_ref(),
+                RUN_DIR.as_ref(),
+            ],
+        ),
+    ]
+}
+
+/// The `site` gate of `cargo xtask ci`.
+pub fn gate(workspace: &Workspace) -> Gate {
+    Gate {
+        name: "site".to_owned(),
+        commands: commands(workspace),
+    }
+}
+
+/// `cargo xtask ci:site`: builds the binary as the `test` gate does, then runs the gate.
+pub fn run(workspace: &Workspace) -> ExitCode {
+    let build = Gate::single(
+        "build",
+        workspace.cargo(["test", "--workspace", "--no-run"]),
+    );
+    if gates::run("ci:site", vec![build, gate(workspace)], workspace) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `cargo xtask ci:site:setup`: installs what the browser test needs when it is missing.
+pub fn run_setup(workspace: &Workspace) -> ExitCode {
+    let result = ensure_tools().and_then(|()| ensure_node_modules(workspace));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask ci:site:setup: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Chromium installed with apt-get when missing; Node.js and npm must be there.
+fn ensure_tools() -> Result<(), String> {
+    for tool in ["node", "npm"] {
+        if find_on_path(tool).is_none() {
+            return Err(format!(
+                "`{tool}` is not on the PATH: the browser test needs Node.js 20 or later and npm"
+            ));
+        }
+    }
+    if Path::new(CHROMIUM).exists() {
+        println!("chromium: {CHROMIUM}");
+        return Ok(());
+    }
+    println!("chromium: {CHROMIUM} is missing; installing Debian's chromium");
+    if find_on_path("apt-get").is_none() {
+        return Err(format!(
+            "{CHROMIUM} is missing and there is no apt-get to install it: install Chromium \
+             there (Debian package `chromium`)"
+        ));
+    }
+    let root = is_root();
+    if !root && find_on_path("sudo").is_none() {
+        return Err(format!(
+            "{CHROMIUM} is missing; installing it needs root, and sudo is not available: run \
+             `apt-get install -y chromium` as root"
+        ));
+    }
+    if apt(&install_command(root, &["install", "-y", "chromium"])).is_err() {
+        // A fresh machine may have no package lists yet.
+        apt(&install_command(root, &["update"]))?;
+        apt(&install_command(root, &["install", "-y", "chromium"]))?;
+    }
+    if Path::new(CHROMIUM).exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "apt-get installed chromium but {CHROMIUM} is still missing"
+        ))
+    }
+}
+
+/// The apt-get command line: prefixed with `sudo` unless we are root.
+fn install_command(root: bool, args: &[&str]) -> Vec<String> {
+    let mut line = Vec::new();
+    if !root {
+        line.extend(["sudo".to_owned(), "-n".to_owned()]);
+    }
+    line.push("apt-get".to_owned());
+    line.extend(args.iter().map(|&a| a.to_owned()));
+    line
+}
+
+fn apt(line: &[String]) -> Result<(), String> {
+    let (program, args) = line.split_first().ok_or("empty command")?;
+    let mut command = Command::new(program);
+    command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    println!("$ {}", line.join(" "));
+    run_streaming(&mut command).map_err(|reason| format!("`{}` failed: {reason}", line.join(" ")))
+}
+
+/// `npm ci` into `target/site-tests/` when `node_modules` is missing or the lock changed.
+fn ensure_node_modules(workspace: &Workspace) -> Result<(), String> {
+    let source = workspace.root.join(PACKAGE_DIR);
+    let install = workspace.target.join(INSTALL_DIR);
+    let lock = read(&source.join("package-lock.json"))?;
+    let manifest = read(&source.join("package.json"))?;
+    let installed_lock = std::fs::read(install.join("package-lock.json")).ok();
+    let installed_manifest = std::fs::read(install.join("package.json")).ok();
+    let present = install
+        .join("node_modules")
+        .join("playwright-core")
+        .join("package.json")
+        .exists();
+    let up_to_date = present
+        && installed_lock.as_deref() == Some(lock.as_slice())
+        && installed_manifest.as_deref() == Some(manifest.as_slice());
+    if up_to_date {
+        println!(
+            "node modules: {} (up to date with {PACKAGE_DIR}/package-lock.json)",
+            relative(workspace, &install.join("node_modules")).display()
+        );
+        return Ok(());
+    }
+    std::fs::create_dir_all(&install)
+        .map_err(|e| format!("cannot create {}: {e}", install.display()))?;
+    for (name, bytes) in [("package.json", &manifest), ("package-lock.json", &lock)] {
+        let path = install.join(name);
+        std::fs::write(&path, bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&install);
+    println!(
+        "$ (cd {} && npm ci --no-audit --no-fund)",
+        relative(workspace, &install).display()
+    );
+    run_streaming(&mut npm).map_err(|reason| format!("npm ci failed: {reason}"))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// `path` relative to the workspace root when it is under it.
+fn relative(workspace: &Workspace, path: &Path) -> PathBuf {
+    path.strip_prefix(&workspace.root)
+        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+}
+
+/// The first `name` on the PATH that is a file.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Whether this process runs as root (the owner of `/proc/self`).
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apt_get_runs_through_sudo_only_when_not_root() {
+        assert_eq!(
+            install_command(true, &["install", "-y", "chromium"]),
+            ["apt-get", "install", "-y", "chromium"]
+        );
+        assert_eq!(
+            install_command(false, &["update"]),
+            ["sudo", "-n", "apt-get", "update"]
+        );
+    }
+
+    #[test]
+    fn the_gate_sets_up_builds_the_site_then_runs_the_browser_test() {
+        let workspace = Workspace::locate();
+        let lines: Vec<String> = commands(&workspace)
+            .iter()
+            .map(|c| workspace.display(c))
+            .collect();
+        let spectrace =
+            workspace.display(&workspace.command(workspace.binary("debug", "spectrace"), ["site"]));
+        let modules = relative(
+            &workspace,
+            &workspace.target.join("site-tests/node_modules"),
+        );
+        assert_eq!(
+            lines,
+            [
+                "cargo xtask ci:site:setup".to_owned(),
+                spectrace,
+                format!(
+                    "node site/tests/browser.cjs --modules {} --site site/out --screenshots \
+                     reports/run",
+                    modules.display()
+                ),
+            ]
+        );
+        assert!(workspace.root.join(SCRIPT).is_file());
+        assert!(
+            workspace
+                .root
+                .join(PACKAGE_DIR)
+                .join("package-lock.json")
+                .is_file()
+        );
+    }
+
+    #[test]
+    fn the_script_is_pinned_to_an_exact_playwright_core() {
+        let workspace = Workspace::locate();
+        let manifest =
+            std::fs::read_to_string(workspace.root.join(PACKAGE_DIR).join("package.json")).unwrap();
+        let line = manifest
+            .lines()
+            .find(|l| l.contains("\"playwright-core\""))
+            .unwrap();
+        let version = line
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .trim()
+            .trim_matches([',', '"']);
+        assert!(
+            version.split('.').all(|part| part.parse::<u32>().is_ok()),
+            "playwright-core must be pinned to an exact version, not `{version}`"
+        );
+        let lock =
+            std::fs::read_to_string(workspace.root.join(PACKAGE_DIR).join("package-lock.json"))
+                .unwrap();
+        assert!(lock.contains(&format!("\"version\": \"{version}\"")));
+    }
+}
