@@ -35,6 +35,16 @@ impl Diagnostic {
         }
     }
 
+    /// A YAML parse error of `file` as `cannot parse {what}: {reason}`, at the error's line
+    /// when serde-saphyr knows it; the reason is the first line of its message, without the
+    /// source snippet.
+    pub fn yaml(file: impl Into<String>, what: &str, e: &serde_saphyr::Error) -> Self {
+        let line = e.location().map(|l| l.line() as usize).filter(|l| *l > 0);
+        let message = e.without_snippet().to_string();
+        let reason = message.lines().next().unwrap_or_default().trim();
+        Self::error(file, line, format!("cannot parse {what}: {reason}"))
+    }
+
     /// A warning at `file:line`.
     pub fn warning(
         file: impl Into<String>,

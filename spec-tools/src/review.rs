@@ -62,17 +62,8 @@ fn is_fingerprint(text: &str) -> bool {
 pub fn parse(file: &str, text: &str) -> Result<Reviewed, Diagnostic> {
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
-    let parsed: FileIn =
-        serde_saphyr::from_str_with_options(text, options).map_err(|e: serde_saphyr::Error| {
-            let line = e.location().map(|l| l.line() as usize).filter(|l| *l > 0);
-            let message = e.without_snippet().to_string();
-            let first = message.lines().next().unwrap_or_default().trim().to_owned();
-            Diagnostic::error(
-                file,
-                line,
-                format!("cannot parse reviewed fingerprints: {first}"),
-            )
-        })?;
+    let parsed: FileIn = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| Diagnostic::yaml(file, "reviewed fingerprints", &e))?;
     if parsed.schema_version != REVIEWED_SCHEMA_VERSION {
         return Err(Diagnostic::error(
             file,

@@ -11,27 +11,13 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-const CONFIG: &str = r#"
-[specs]
-include = [".specs/*.md"]
-id_pattern = "FIX-[0-9]{3}"
-
-[evidence]
-rust = ["tests/**/*.rs"]
-features = []
-exclude = []
-"#;
-
-const SPEC: &str = "# Fixture spec\n\n## 1 Queue\n\n- The queue MUST be bounded. [FIX-001]\n- Positions MUST be honest. [FIX-002]\n\n## 2 Extras\n\n- Logs MAY be colored. [FIX-003]\n- Metrics SHOULD be cheap. [FIX-005]\n";
-
-/// Line 3 holds the name of `bounded`, line 7 that of `honest`.
-const TESTS: &str = "#[spectrace::covers(\"FIX-001\")]\n#[test]\nfn bounded() {}\n\n#[spectrace::covers(\"FIX-002\")]\n#[test]\nfn honest() {}\n";
+/// The fixture spec and a SHOULD (FIX-005) whose level the change raises.
+fn spec() -> String {
+    format!("{FIXTURE_SPEC}- Metrics SHOULD be cheap. [FIX-005]\n")
+}
 
 fn records(honest: &str) -> String {
-    format!(
-        "{{\"ids\":[\"FIX-001\"],\"test\":\"a::bounded\",\"file\":\"tests/a.rs\",\"line\":3,\"kind\":\"test\",\"outcome\":\"passed\",\"message\":null}}\n\
-         {{\"ids\":[\"FIX-002\"],\"test\":\"a::honest\",\"file\":\"tests/a.rs\",\"line\":7,\"kind\":\"test\",\"outcome\":\"{honest}\",\"message\":null}}\n"
-    )
+    record("FIX-001", 3, "passed") + &record("FIX-002", 7, honest)
 }
 
 fn git(root: &Path, args: &[&str]) {
@@ -47,11 +33,8 @@ fn git(root: &Path, args: &[&str]) {
 
 /// A repository with one commit: specs, tests, index and reports of a passing run.
 fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fixture_repo(FIXTURE_CONFIG, &spec(), FIXTURE_TESTS);
     let root = dir.path();
-    write(root, "spectrace.toml", CONFIG);
-    write(root, ".specs/spec.md", SPEC);
-    write(root, "tests/a.rs", TESTS);
     write(root, ".gitignore", "reports/run/\n");
     write(root, "reports/run/evidence-1.jsonl", &records("passed"));
     spectrace(root).arg("extract").assert().success();
@@ -64,7 +47,7 @@ fn repo() -> tempfile::TempDir {
 
 /// Rewords FIX-001, removes FIX-003, adds FIX-004, makes FIX-005 a MUST, fails FIX-002's test.
 fn change(root: &Path) {
-    let spec = SPEC
+    let spec = spec()
         .replace(
             "The queue MUST be bounded.",
             "The queue MUST be bounded | capped.",

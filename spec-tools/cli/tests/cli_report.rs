@@ -10,44 +10,20 @@ use common::*;
 use std::fs;
 use std::path::Path;
 
-const CONFIG: &str = r#"
-[specs]
-include = [".specs/*.md"]
-id_pattern = "FIX-[0-9]{3}"
-
-[evidence]
-rust = ["tests/**/*.rs"]
-features = []
-exclude = []
-
+/// The `[verify]` suite of the fixture: it copies `evidence.jsonl` into the run directory.
+const VERIFY: &str = r#"
 [verify]
 suites = [
   { name = "record", command = ["sh", "-c", "cp evidence.jsonl \"$SPECTRACE_EVIDENCE_DIR/evidence-9.jsonl\""] },
 ]
 "#;
 
-const SPEC: &str = "# Fixture spec\n\n## 1 Queue\n\n- The queue MUST be bounded. [FIX-001]\n- Positions MUST be honest. [FIX-002]\n\n## 2 Extras\n\n- Logs MAY be colored. [FIX-003]\n";
-
-/// Line 3 holds the name of `bounded`, line 7 that of `honest`.
-const TESTS: &str = "#[spectrace::covers(\"FIX-001\")]\n#[test]\nfn bounded() {}\n\n#[spectrace::covers(\"FIX-002\", kind = \"e2e\")]\n#[test]\nfn honest() {}\n";
-
-fn record(id: &str, line: u32, outcome: &str) -> String {
-    let message = if outcome == "failed" {
-        "\"assertion failed: positions\""
-    } else {
-        "null"
-    };
-    format!(
-        "{{\"ids\":[\"{id}\"],\"test\":\"a::t{line}\",\"file\":\"tests/a.rs\",\"line\":{line},\"kind\":\"test\",\"outcome\":\"{outcome}\",\"message\":{message}}}\n"
-    )
+fn config() -> String {
+    format!("{FIXTURE_CONFIG}{VERIFY}")
 }
 
 fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "spectrace.toml", CONFIG);
-    write(dir.path(), ".specs/spec.md", SPEC);
-    write(dir.path(), "tests/a.rs", TESTS);
-    dir
+    fixture_repo(&config(), FIXTURE_SPEC, FIXTURE_TESTS)
 }
 
 fn run_records(root: &Path, records: &[String]) {
@@ -193,7 +169,7 @@ fn evidence_naming_an_unknown_requirement_is_bad_input() {
 #[test]
 fn records_of_excluded_files_are_not_evidence() {
     let dir = fixture();
-    let config = CONFIG.replace("exclude = []", "exclude = [\"fixtures/**\"]");
+    let config = config().replace("exclude = []", "exclude = [\"fixtures/**\"]");
     write(dir.path(), "spectrace.toml", &config);
     let foreign = record("OTHER-1", 3, "failed").replace("tests/a.rs", "fixtures/x.rs");
     run_records(dir.path(), &[foreign, record("FIX-001", 3, "passed")]);
@@ -241,12 +217,12 @@ fn verify_runs_the_suites_with_evidence_recording_then_reports() {
 #[test]
 fn verify_reports_even_when_a_suite_fails_and_exits_1() {
     let dir = fixture();
-    let config = CONFIG.replace(
+    let broken = config().replace(
         "{ name = \"record\", command = [\"sh\", \"-c\", \"cp evidence.jsonl \\\"$SPECTRACE_EVIDENCE_DIR/evidence-9.jsonl\\\"\"] },",
         "{ name = \"broken\", command = [\"sh\", \"-c\", \"exit 3\"] },",
     );
-    assert_ne!(config, CONFIG);
-    write(dir.path(), "spectrace.toml", &config);
+    assert_ne!(broken, config());
+    write(dir.path(), "spectrace.toml", &broken);
     let out = spectrace(dir.path()).arg("verify").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("broken: FAILED"), "{}", stderr(&out));

@@ -11,30 +11,17 @@ use common::*;
 use std::fs;
 use std::path::Path;
 
-const CONFIG: &str = r#"
-[specs]
-include = [".specs/*.md"]
-id_pattern = "FIX-[0-9]{3}"
-
-[evidence]
-rust = ["tests/**/*.rs"]
-features = []
-exclude = []
-"#;
-
-const SPEC: &str = "# Fixture spec\n\n## 1 Queue\n\n- The queue MUST be bounded. [FIX-001]\n- Positions MUST be honest. [FIX-002]\n\n## 2 Extras\n\n- Logs MAY be colored. [FIX-003]\n";
-
-/// Line 3 holds the name of `bounded`, line 7 that of `honest`.
-const TESTS: &str = "#[spectrace::covers(\"FIX-001\")]\n#[test]\nfn bounded() {}\n\n#[spectrace::covers(\"FIX-002\")]\n#[test]\nfn honest() {}\n";
-
-const RECORDS: &str = "{\"ids\":[\"FIX-001\"],\"test\":\"a::bounded\",\"file\":\"tests/a.rs\",\"line\":3,\"kind\":\"test\",\"outcome\":\"passed\",\"message\":null}\n{\"ids\":[\"FIX-002\"],\"test\":\"a::honest\",\"file\":\"tests/a.rs\",\"line\":7,\"kind\":\"test\",\"outcome\":\"passed\",\"message\":null}\n";
-
 fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "spectrace.toml", CONFIG);
-    write(dir.path(), ".specs/spec.md", SPEC);
-    write(dir.path(), "tests/a.rs", TESTS);
-    write(dir.path(), "reports/run/evidence-1.jsonl", RECORDS);
+    let dir = fixture_repo(FIXTURE_CONFIG, FIXTURE_SPEC, FIXTURE_TESTS);
+    let records = [
+        record("FIX-001", 3, "passed"),
+        record("FIX-002", 7, "passed"),
+    ];
+    write(
+        dir.path(),
+        "reports/run/evidence-1.jsonl",
+        &records.concat(),
+    );
     dir
 }
 
@@ -79,7 +66,7 @@ fn a_reworded_must_is_suspect_fails_the_gate_until_reviewed() {
     write(
         root,
         ".specs/spec.md",
-        &SPEC.replace(
+        &FIXTURE_SPEC.replace(
             "The queue MUST be bounded.",
             "The queue MUST be bounded by 10.",
         ),
@@ -157,7 +144,7 @@ fn new_requirements_are_added_and_removed_ones_dropped_by_report() {
     let dir = fixture();
     let root = dir.path();
     spectrace(root).arg("report").assert().success();
-    let spec = SPEC.replace(
+    let spec = FIXTURE_SPEC.replace(
         "- Logs MAY be colored. [FIX-003]\n",
         "- Logs MAY be compressed. [FIX-004]\n",
     );

@@ -10,30 +10,21 @@ use common::*;
 use std::fs;
 use std::path::Path;
 
-const CONFIG: &str = r#"
-[specs]
-include = [".specs/*.md"]
-id_pattern = "FIX-[0-9]{3}"
-
-[evidence]
-rust = ["tests/**/*.rs"]
-features = []
-exclude = []
-"#;
-
-const SPEC: &str = "# Fixture spec\n\n## 1 Queue\n\n- The queue MUST be bounded. [FIX-001]\n- Positions MUST be honest. <script>alert(1)</script> [FIX-002]\n\n## 2 Extras\n\n- Logs MAY be colored. [FIX-003]\n";
-
-/// Line 3 holds the name of `bounded`, line 7 that of `honest`.
-const TESTS: &str = "#[spectrace::covers(\"FIX-001\")]\n#[test]\nfn bounded() {}\n\n#[spectrace::covers(\"FIX-002\", kind = \"e2e\")]\n#[test]\nfn honest() {}\n";
-
-const RECORD: &str = "{\"ids\":[\"FIX-001\"],\"test\":\"a::bounded\",\"file\":\"tests/a.rs\",\"line\":3,\"kind\":\"test\",\"outcome\":\"passed\",\"message\":null}\n";
+/// The fixture spec with raw HTML in FIX-002's text, which the site must show as text.
+fn spec() -> String {
+    FIXTURE_SPEC.replace(
+        "Positions MUST be honest.",
+        "Positions MUST be honest. <script>alert(1)</script>",
+    )
+}
 
 fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "spectrace.toml", CONFIG);
-    write(dir.path(), ".specs/spec.md", SPEC);
-    write(dir.path(), "tests/a.rs", TESTS);
-    write(dir.path(), "reports/run/evidence-1.jsonl", RECORD);
+    let dir = fixture_repo(FIXTURE_CONFIG, &spec(), FIXTURE_TESTS);
+    write(
+        dir.path(),
+        "reports/run/evidence-1.jsonl",
+        &record("FIX-001", 3, "passed"),
+    );
     let report = spectrace(dir.path()).arg("report").output().unwrap();
     assert!(report.status.success(), "{}", stderr(&report));
     dir
@@ -144,7 +135,7 @@ fn out_and_config_options_are_honoured() {
     write(
         dir.path(),
         "other.toml",
-        &format!("{CONFIG}\n[outputs]\nsite = \"public/site\"\n"),
+        &format!("{FIXTURE_CONFIG}\n[outputs]\nsite = \"public/site\"\n"),
     );
     let out = spectrace(dir.path())
         .args(["site", "--config", "other.toml"])

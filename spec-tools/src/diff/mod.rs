@@ -78,16 +78,8 @@ struct StatusEntry {
 
 /// The requirements of a `requirements/index.yaml` text; `file` names it in errors.
 pub fn parse_index(file: &str, text: &str) -> Result<Vec<SideRequirement>, Diagnostic> {
-    let doc: IndexDoc = serde_saphyr::from_str(text).map_err(|e: serde_saphyr::Error| {
-        let line = e.location().map(|l| l.line() as usize).filter(|l| *l > 0);
-        let message = e.without_snippet().to_string();
-        let first = message.lines().next().unwrap_or_default().trim().to_owned();
-        Diagnostic::error(
-            file,
-            line,
-            format!("cannot parse the requirement index: {first}"),
-        )
-    })?;
+    let doc: IndexDoc = serde_saphyr::from_str(text)
+        .map_err(|e| Diagnostic::yaml(file, "the requirement index", &e))?;
     Ok(doc.requirements)
 }
 

@@ -30,15 +30,7 @@ pub(crate) fn scan_openapi(file: &str, source: &str, rules: &IdRules<'_>) -> Fil
     let found = match serde_saphyr::from_str_with_options::<Collected>(source, options) {
         Ok(collected) => collected.0,
         Err(e) => {
-            let line = e.location().map(|l| l.line() as usize).filter(|l| *l > 0);
-            out.diagnostics.push(Diagnostic::error(
-                file,
-                line,
-                format!(
-                    "cannot parse YAML: {}",
-                    first_line(&e.without_snippet().to_string())
-                ),
-            ));
+            out.diagnostics.push(Diagnostic::yaml(file, "YAML", &e));
             return out;
         }
     };
@@ -93,10 +85,6 @@ fn line_of<T>(spanned: &Spanned<T>, fallback: u32) -> u32 {
         0 => fallback,
         line => u32::try_from(line).unwrap_or(u32::MAX),
     }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text).trim()
 }
 
 /// One `x-req-id` as found.

@@ -81,6 +81,21 @@ struct OpenBlock {
     text: String,
 }
 
+impl OpenBlock {
+    /// A requirement block whose content starts at `inner_start` in the output events.
+    fn new(id: &str, depth: usize, inner_start: usize, wrap_in_paragraph: bool) -> Self {
+        OpenBlock {
+            id: id.to_owned(),
+            depth,
+            inner_start,
+            inner: None,
+            extra: None,
+            wrap_in_paragraph,
+            text: String::new(),
+        }
+    }
+}
+
 /// Escapes text for HTML content and double-quoted attribute values.
 pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
@@ -207,15 +222,7 @@ pub(crate) fn render_spec(
                                 escape_html(&mark.anchor)
                             ))));
                             heading_mark = Some(mark.clone());
-                            open.push(OpenBlock {
-                                id: mark.id.clone(),
-                                depth,
-                                inner_start: out.len(),
-                                inner: None,
-                                extra: None,
-                                wrap_in_paragraph: true,
-                                text: String::new(),
-                            });
+                            open.push(OpenBlock::new(&mark.id, depth, out.len(), true));
                         }
                     }
                     (Tag::Paragraph, Some(mark)) => {
@@ -224,15 +231,7 @@ pub(crate) fn render_spec(
                             escape_html(&mark.anchor),
                             badge(mark)
                         ))));
-                        open.push(OpenBlock {
-                            id: mark.id.clone(),
-                            depth,
-                            inner_start: out.len(),
-                            inner: None,
-                            extra: None,
-                            wrap_in_paragraph: true,
-                            text: String::new(),
-                        });
+                        open.push(OpenBlock::new(&mark.id, depth, out.len(), true));
                     }
                     (Tag::Item, Some(mark)) => {
                         out.push(Event::Html(CowStr::from(format!(
@@ -240,15 +239,7 @@ pub(crate) fn render_spec(
                             escape_html(&mark.anchor),
                             badge(mark)
                         ))));
-                        open.push(OpenBlock {
-                            id: mark.id.clone(),
-                            depth,
-                            inner_start: out.len(),
-                            inner: None,
-                            extra: None,
-                            wrap_in_paragraph: false,
-                            text: String::new(),
-                        });
+                        open.push(OpenBlock::new(&mark.id, depth, out.len(), false));
                     }
                     (Tag::HtmlBlock, _) => {
                         out.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)));

@@ -223,18 +223,7 @@ where
 /// One untimed run with output captured: checks that spectrace succeeds on the tree and
 /// shows its summary (the last [`Benchmark::summary_lines`] lines of its stderr).
 fn warm_up_spectrace(command: &mut Command, benchmark: &Benchmark<'_>) -> Result<(), String> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot start spectrace: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(format!(
-            "spectrace {} failed on the corpus ({}):\n{stderr}",
-            benchmark.name,
-            describe_failure(output.status)
-        ));
-    }
+    let stderr = spectrace_succeeds(command, benchmark.name)?;
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     let (diagnostics, summary) =
         lines.split_at(lines.len().saturating_sub(benchmark.summary_lines));
@@ -253,6 +242,23 @@ fn warm_up_spectrace(command: &mut Command, benchmark: &Benchmark<'_>) -> Result
         }
     }
     Ok(())
+}
+
+/// Runs `spectrace {name}` untimed with its output captured; its stderr when it succeeds.
+pub fn spectrace_succeeds(command: &mut Command, name: &str) -> Result<String, String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start spectrace: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if output.status.success() {
+        Ok(stderr)
+    } else {
+        Err(format!(
+            "spectrace {name} failed on the corpus ({}):\n{stderr}",
+            describe_failure(output.status)
+        ))
+    }
 }
 
 /// One untimed run with output captured: checks that ripgrep succeeds and shows what it

@@ -18,13 +18,12 @@ use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 
 use super::harness::{self, CorpusDir, Verdict};
 use super::report;
 use super::stats::{Summary, summarize};
 use crate::cli::CorpusOptions;
-use crate::process::describe_failure;
 use crate::term;
 use crate::workspace::Workspace;
 
@@ -113,17 +112,7 @@ fn bench(workspace: &Workspace, options: &CorpusOptions) -> Result<bool, String>
 
 /// One untimed run with output captured; shows the last two lines of its stderr.
 fn warm_up(command: &mut Command, name: &str) -> Result<(), String> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot start spectrace: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(format!(
-            "spectrace {name} failed on the corpus ({}):\n{stderr}",
-            describe_failure(output.status)
-        ));
-    }
+    let stderr = harness::spectrace_succeeds(command, name)?;
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     for line in lines.iter().skip(lines.len().saturating_sub(2)) {
         println!("{name}: {line}");
