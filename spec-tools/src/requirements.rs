@@ -165,42 +165,18 @@ pub fn find_specs(
     root: &Path,
     include: &[String],
 ) -> Result<Vec<(String, PathBuf)>, Vec<Diagnostic>> {
-    let escaped_root = glob::Pattern::escape(&root.to_string_lossy());
-    let mut found = BTreeMap::new();
-    let mut errors = Vec::new();
-    for pattern in include {
-        let full = format!("{escaped_root}/{pattern}");
-        let paths = match glob::glob(&full) {
-            Ok(paths) => paths,
-            Err(e) => {
-                errors.push(Diagnostic::error(
-                    "spectrace.toml",
-                    None,
-                    format!("invalid spec glob `{pattern}`: {e}"),
-                ));
-                continue;
-            }
-        };
-        for entry in paths {
-            match entry {
-                // Directories are skipped; anything else that matches is a spec, and one that
-                // cannot be read (a dangling symlink, say) is reported when it is read.
-                Ok(path) if path.is_dir() => {}
-                Ok(path) => {
-                    let relative = relative_to(root, &path);
-                    found.insert(relative, path);
-                }
-                Err(e) => errors.push(Diagnostic::error(
-                    relative_to(root, e.path()),
-                    None,
-                    format!("cannot read: {}", e.error()),
-                )),
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let found = matching_files(
+        root,
+        include,
+        |_| true,
+        |pattern, e| {
+            Diagnostic::error(
+                "spectrace.toml",
+                None,
+                format!("invalid spec glob `{pattern}`: {e}"),
+            )
+        },
+    )?;
     if found.is_empty() {
         return Err(vec![Diagnostic::error(
             root.display().to_string(),
@@ -208,7 +184,58 @@ pub fn find_specs(
             format!("no spec file matches {}", include.join(", ")),
         )]);
     }
-    Ok(found.into_iter().collect())
+    Ok(found)
+}
+
+/// Every file under `root` that one of the `globs` (relative to the root) matches and `keep`
+/// accepts (given its path relative to the root, `/`-separated), as (relative path, full
+/// path), sorted and without duplicates. Directories are skipped; a file that cannot be read
+/// is reported when it is read. Errors: every invalid glob (as `invalid_glob` describes it)
+/// and every entry the walk could not read, unless `keep` rejects its path.
+pub fn matching_files(
+    root: &Path,
+    globs: &[String],
+    keep: impl Fn(&str) -> bool,
+    invalid_glob: impl Fn(&str, &glob::PatternError) -> Diagnostic,
+) -> Result<Vec<(String, PathBuf)>, Vec<Diagnostic>> {
+    let escaped_root = glob::Pattern::escape(&root.to_string_lossy());
+    let mut found = BTreeMap::new();
+    let mut errors = Vec::new();
+    for pattern in globs {
+        let paths = match glob::glob(&format!("{escaped_root}/{pattern}")) {
+            Ok(paths) => paths,
+            Err(e) => {
+                errors.push(invalid_glob(pattern, &e));
+                continue;
+            }
+        };
+        for entry in paths {
+            match entry {
+                Ok(path) if path.is_dir() => {}
+                Ok(path) => {
+                    let relative = relative_to(root, &path);
+                    if keep(&relative) {
+                        found.insert(relative, path);
+                    }
+                }
+                Err(e) => {
+                    let relative = relative_to(root, e.path());
+                    if keep(&relative) {
+                        errors.push(Diagnostic::error(
+                            relative,
+                            None,
+                            format!("cannot read: {}", e.error()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(found.into_iter().collect())
+    } else {
+        Err(errors)
+    }
 }
 
 /// `path` relative to `root`, with `/` separators; `path` itself when it is not under `root`.

@@ -129,18 +129,28 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn entry_table(out: &mut String, entries: &[Entry], status_header: &str) {
-    out.push_str(&format!(
-        "| ID | level | title | spec | {status_header} |\n|---|---|---|---|---|\n"
-    ));
-    for e in entries {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            escape(&e.id),
-            level_label(e.level),
-            escape(&e.title),
-            location(&e.spec, e.line),
-            status_cell(e.status)
-        ));
+    table(
+        out,
+        &["ID", "level", "title", "spec", status_header],
+        entries.iter().map(|e| {
+            vec![
+                escape(&e.id),
+                level_label(e.level).to_owned(),
+                escape(&e.title),
+                location(&e.spec, e.line),
+                status_cell(e.status),
+            ]
+        }),
+    );
+}
+
+/// A Markdown table: the header row, the separator row, then one row per list of cells
+/// (already escaped).
+fn table(out: &mut String, headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+    out.push_str(&format!("| {} |\n", headers.join(" | ")));
+    out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
+    for row in rows {
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
     }
 }
 
@@ -190,38 +200,38 @@ pub fn markdown(diff: &RequirementDiff) -> String {
         }
     }
     if !diff.level_changed.is_empty() {
-        out.push_str(&format!(
-            "\n### Level changed ({})\n\n| ID | title | spec | before | after |\n|---|---|---|---|---|\n",
-            c.level_changed
-        ));
-        for l in &diff.level_changed {
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} |\n",
-                escape(&l.id),
-                escape(&l.title),
-                location(&l.spec, l.line),
-                level_label(l.before),
-                level_label(l.after)
-            ));
-        }
+        out.push_str(&format!("\n### Level changed ({})\n\n", c.level_changed));
+        table(
+            &mut out,
+            &["ID", "title", "spec", "before", "after"],
+            diff.level_changed.iter().map(|l| {
+                vec![
+                    escape(&l.id),
+                    escape(&l.title),
+                    location(&l.spec, l.line),
+                    level_label(l.before).to_owned(),
+                    level_label(l.after).to_owned(),
+                ]
+            }),
+        );
     }
     if !diff.status_changed.is_empty() {
-        out.push_str(&format!(
-            "\n### Status changed ({})\n\n| ID | level | title | spec | before | after |\n|---|---|---|---|---|---|\n",
-            c.status_changed
-        ));
-        for s in &diff.status_changed {
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {}{} |\n",
-                escape(&s.id),
-                level_label(s.level),
-                escape(&s.title),
-                location(&s.spec, s.line),
-                status_cell(Some(s.before)),
-                status_cell(Some(s.after)),
-                if s.regression { " (worse)" } else { "" }
-            ));
-        }
+        out.push_str(&format!("\n### Status changed ({})\n\n", c.status_changed));
+        table(
+            &mut out,
+            &["ID", "level", "title", "spec", "before", "after"],
+            diff.status_changed.iter().map(|s| {
+                let worse = if s.regression { " (worse)" } else { "" };
+                vec![
+                    escape(&s.id),
+                    level_label(s.level).to_owned(),
+                    escape(&s.title),
+                    location(&s.spec, s.line),
+                    status_cell(Some(s.before)),
+                    format!("{}{worse}", status_cell(Some(s.after))),
+                ]
+            }),
+        );
     }
     out
 }

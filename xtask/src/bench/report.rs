@@ -27,20 +27,23 @@ const TARGETS: Targets = Targets {
     peak_rss_mb: 200.0,
 };
 
+/// Top-level entries of the tree: what [`write`] creates and `spectrace report` writes.
+pub(super) const ENTRIES: &[&str] = &[
+    ".specs",
+    "tests",
+    "features",
+    "reports",
+    "requirements",
+    "spectrace.toml",
+    "COMPLIANCE.md",
+];
+
 /// Runs the benchmark; exit 0 when every target passes, 1 otherwise or on error.
 pub fn run(workspace: &Workspace, options: &CorpusOptions) -> ExitCode {
     let benchmark = Benchmark {
         name: "report",
         targets: TARGETS,
-        entries: &[
-            ".specs",
-            "tests",
-            "features",
-            "reports",
-            "requirements",
-            "spectrace.toml",
-            "COMPLIANCE.md",
-        ],
+        entries: ENTRIES,
         write: &write,
         args: &|dir: &Path| vec![OsString::from("--root"), dir.as_os_str().to_owned()],
         rg_flags: &["--no-ignore"],

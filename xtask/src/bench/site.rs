@@ -33,17 +33,6 @@ const MEDIAN_MS: f64 = 2_000.0;
 const DISK_MB: f64 = 30.0;
 /// Where `spectrace site` writes, relative to the tree's root.
 const SITE_OUT: &str = "site/out";
-/// Top-level entries of the tree (those of `bench report`, and the site).
-const ENTRIES: &[&str] = &[
-    ".specs",
-    "tests",
-    "features",
-    "reports",
-    "requirements",
-    "spectrace.toml",
-    "COMPLIANCE.md",
-    "site",
-];
 
 /// Runs the benchmark; exit 0 when every target passes, 1 otherwise or on error.
 pub fn run(workspace: &Workspace, options: &CorpusOptions) -> ExitCode {
@@ -64,7 +53,9 @@ fn bench(workspace: &Workspace, options: &CorpusOptions) -> Result<bool, String>
     let spectrace = workspace.binary("release", "spectrace");
 
     println!("==> corpus");
-    let dir = CorpusDir::prepare(options.keep.as_deref(), "site", ENTRIES)
+    // The tree of `bench report`, and the site.
+    let entries = [report::ENTRIES, &["site"]].concat();
+    let dir = CorpusDir::prepare(options.keep.as_deref(), "site", &entries)
         .map_err(|e| format!("cannot prepare the corpus directory: {e}"))?;
     let description = report::write(dir.path())?;
     println!("{description} in {}", dir.path().display());

@@ -218,20 +218,26 @@ impl LocalChecker<'_> {
     }
 }
 
-async fn check_found(
-    root: &Path,
-    files: usize,
-    found: Vec<Found>,
-    online: bool,
-) -> Result<Outcome, Vec<Diagnostic>> {
-    let client = ClientBuilder::builder()
+/// lychee-lib's client as `spectrace links` uses it: HTML `#fragments` checked against element
+/// ids, text fragments (`#:~:text=`) not.
+fn lychee_client() -> Result<lychee_lib::Client, ErrorKind> {
+    ClientBuilder::builder()
         .fragment_checker_options(FragmentCheckerOptions {
             check_anchor_fragments: true,
             check_text_fragments: false,
         })
         .build()
         .client()
-        .map_err(|e| vec![Diagnostic::error("<lychee>", None, e.to_string())])?;
+}
+
+async fn check_found(
+    root: &Path,
+    files: usize,
+    found: Vec<Found>,
+    online: bool,
+) -> Result<Outcome, Vec<Diagnostic>> {
+    let client =
+        lychee_client().map_err(|e| vec![Diagnostic::error("<lychee>", None, e.to_string())])?;
     let mut local = LocalChecker {
         root,
         client,
@@ -404,14 +410,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let client = ClientBuilder::builder()
-            .fragment_checker_options(FragmentCheckerOptions {
-                check_anchor_fragments: true,
-                check_text_fragments: false,
-            })
-            .build()
-            .client()
-            .unwrap();
+        let client = lychee_client().unwrap();
         let lychee_accepts = |fragment: &str| {
             let mut url = url::Url::from_file_path(&file).unwrap();
             url.set_fragment(Some(fragment));

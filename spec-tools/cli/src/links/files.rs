@@ -2,11 +2,10 @@
 //! root, minus `exclude`; never anything under a `target/` directory. An include glob that
 //! matches nothing is not an error (the built site is absent until `spectrace site` runs).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use spectrace::diag::Diagnostic;
-use spectrace::requirements::relative_to;
+use spectrace::requirements::matching_files;
 
 /// Every file matching `include` and no `exclude` glob, as (path relative to the root with `/`
 /// separators, full path), sorted, without duplicates.
@@ -26,42 +25,19 @@ pub fn find_files(
             }
         })
         .collect();
-    let escaped_root = glob::Pattern::escape(&root.to_string_lossy());
-    let mut found = BTreeMap::new();
-    for pattern in include {
-        let paths = match glob::glob(&format!("{escaped_root}/{pattern}")) {
-            Ok(paths) => paths,
-            Err(e) => {
-                errors.push(bad_glob("include", pattern, &e.to_string()));
-                continue;
-            }
-        };
-        for entry in paths {
-            match entry {
-                Ok(path) if path.is_dir() => {}
-                Ok(path) => {
-                    let relative = relative_to(root, &path);
-                    if !is_excluded(&relative, &excludes) {
-                        found.insert(relative, path);
-                    }
-                }
-                Err(e) => {
-                    let relative = relative_to(root, e.path());
-                    if !is_excluded(&relative, &excludes) {
-                        errors.push(Diagnostic::error(
-                            relative,
-                            None,
-                            format!("cannot read: {}", e.error()),
-                        ));
-                    }
-                }
-            }
+    let found = matching_files(
+        root,
+        include,
+        |relative| !is_excluded(relative, &excludes),
+        |pattern, e| bad_glob("include", pattern, &e.to_string()),
+    );
+    match found {
+        Ok(found) if errors.is_empty() => Ok(found),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            Err(errors)
         }
-    }
-    if errors.is_empty() {
-        Ok(found.into_iter().collect())
-    } else {
-        Err(errors)
     }
 }
 
