@@ -17,6 +17,7 @@
 // A command line tool whose job is printing.
 #![allow(clippy::print_stdout)]
 
+mod apt;
 mod bench;
 mod ci;
 mod cli;

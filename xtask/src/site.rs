@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use crate::apt;
 use crate::ci::RUN_DIR;
 use crate::gates::{self, Gate};
 use crate::process::run_streaming;
@@ -87,7 +88,7 @@ pub fn run_setup(workspace: &Workspace) -> ExitCode {
 /// Chromium installed with apt-get when missing; Node.js and npm must be there.
 fn ensure_tools() -> Result<(), String> {
     for tool in ["node", "npm"] {
-        if find_on_path(tool).is_none() {
+        if apt::find_on_path(tool).is_none() {
             return Err(format!(
                 "`{tool}` is not on the PATH: the browser test needs Node.js 20 or later and npm"
             ));
@@ -98,24 +99,7 @@ fn ensure_tools() -> Result<(), String> {
         return Ok(());
     }
     println!("chromium: {CHROMIUM} is missing; installing Debian's chromium");
-    if find_on_path("apt-get").is_none() {
-        return Err(format!(
-            "{CHROMIUM} is missing and there is no apt-get to install it: install Chromium \
-             there (Debian package `chromium`)"
-        ));
-    }
-    let root = is_root();
-    if !root && find_on_path("sudo").is_none() {
-        return Err(format!(
-            "{CHROMIUM} is missing; installing it needs root, and sudo is not available: run \
-             `apt-get install -y chromium` as root"
-        ));
-    }
-    if apt(&install_command(root, &["install", "-y", "chromium"])).is_err() {
-        // A fresh machine may have no package lists yet.
-        apt(&install_command(root, &["update"]))?;
-        apt(&install_command(root, &["install", "-y", "chromium"]))?;
-    }
+    apt::install("chromium").map_err(|e| format!("{CHROMIUM} is missing: {e}"))?;
     if Path::new(CHROMIUM).exists() {
         Ok(())
     } else {
@@ -123,25 +107,6 @@ fn ensure_tools() -> Result<(), String> {
             "apt-get installed chromium but {CHROMIUM} is still missing"
         ))
     }
-}
-
-/// The apt-get command line: prefixed with `sudo` unless we are root.
-fn install_command(root: bool, args: &[&str]) -> Vec<String> {
-    let mut line = Vec::new();
-    if !root {
-        line.extend(["sudo".to_owned(), "-n".to_owned()]);
-    }
-    line.push("apt-get".to_owned());
-    line.extend(args.iter().map(|&a| a.to_owned()));
-    line
-}
-
-fn apt(line: &[String]) -> Result<(), String> {
-    let (program, args) = line.split_first().ok_or("empty command")?;
-    let mut command = Command::new(program);
-    command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-    println!("$ {}", line.join(" "));
-    run_streaming(&mut command).map_err(|reason| format!("`{}` failed: {reason}", line.join(" ")))
 }
 
 /// `npm ci` into `target/site-tests/` when `node_modules` is missing or the lock changed.
@@ -194,35 +159,9 @@ fn relative(workspace: &Workspace, path: &Path) -> PathBuf {
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
-/// The first `name` on the PATH that is a file.
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Whether this process runs as root (the owner of `/proc/self`).
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn apt_get_runs_through_sudo_only_when_not_root() {
-        assert_eq!(
-            install_command(true, &["install", "-y", "chromium"]),
-            ["apt-get", "install", "-y", "chromium"]
-        );
-        assert_eq!(
-            install_command(false, &["update"]),
-            ["sudo", "-n", "apt-get", "update"]
-        );
-    }
 
     #[test]
     fn the_gate_sets_up_builds_the_site_then_runs_the_browser_test() {

@@ -1,10 +1,11 @@
 //! Finding ripgrep (`rg`), the benchmarks' I/O floor, and installing it when missing: with
-//! apt-get (after `apt-get update` if the first try fails), else `cargo install`.
+//! apt-get ([`crate::apt`]), else `cargo install`.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::process::{describe_failure, run_streaming};
+use crate::apt;
+use crate::process::run_streaming;
 use crate::workspace::Workspace;
 
 /// A working `rg`, installed if need be; `None` when every way failed.
@@ -13,11 +14,13 @@ pub fn locate_or_install(workspace: &Workspace) -> Option<PathBuf> {
         return Some(rg);
     }
     println!("ripgrep (rg) is not on the PATH; installing it");
-    let apt = || quiet(Command::new("apt-get").args(["install", "-y", "ripgrep"]));
-    if (apt() || (quiet(Command::new("apt-get").arg("update")) && apt()))
-        && let Some(rg) = find()
-    {
-        return Some(rg);
+    match apt::install("ripgrep") {
+        Ok(()) => {
+            if let Some(rg) = find() {
+                return Some(rg);
+            }
+        }
+        Err(reason) => println!("apt-get: {reason}"),
     }
     let mut cargo = workspace.cargo(["install", "ripgrep", "--locked"]);
     println!("$ {}", workspace.display(&cargo));
@@ -47,37 +50,4 @@ fn find() -> Option<PathBuf> {
                 .status()
                 .is_ok_and(|s| s.success())
         })
-}
-
-/// Runs an installer step with its (long) output captured; prints one line saying how it
-/// went, with the last line of its stderr on failure. True on success.
-fn quiet(command: &mut Command) -> bool {
-    let shown = std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let output = command
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .output();
-    match output {
-        Ok(output) if output.status.success() => {
-            println!("$ {shown}: ok");
-            true
-        }
-        Ok(output) => {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
-            println!(
-                "$ {shown}: failed ({}) {last}",
-                describe_failure(output.status)
-            );
-            false
-        }
-        Err(e) => {
-            println!("$ {shown}: could not start: {e}");
-            false
-        }
-    }
 }
