@@ -1,16 +1,14 @@
 //! Support for the BDD suite: the cucumber runner in `tests/bdd.rs` runs `features/*.feature`
-//! against a real orchestratord, with the step definitions of `tests/steps/`.
+//! against a real orchestratord, with the step definitions of `tests/steps/`, and records one
+//! evidence record per executed scenario with `spectrace-cucumber`.
 //!
 //! This library holds what the runner needs beyond step definitions, so that it is unit-tested
 //! by plain `cargo test`:
 //!
 //! - [`args`]: the runner's command line — libtest's flags and filters are dropped, the rest is
 //!   cucumber's.
-//! - [`evidence`]: one evidence record per executed scenario (BRIEF §4), written by a cucumber
-//!   [`Writer`](cucumber::Writer) wrapped around the console output.
 
 pub mod args;
-pub mod evidence;
 
 use std::path::PathBuf;
 

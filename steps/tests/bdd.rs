@@ -11,12 +11,11 @@
 
 mod steps;
 
-use std::path::Path;
 use std::process::ExitCode;
 
-use ::steps::evidence::{EvidenceWriter, Recorder};
 use cucumber::cli::{self, Parser as _};
 use cucumber::{StatsWriter as _, World as _, WriterExt as _, writer};
+use spectrace_cucumber::{EvidenceWriter, Recorder};
 
 /// Scenarios run at the same time. Each has its own server; most of their time is spent
 /// waiting on slowed-down engines, so a few at once keep the suite short on two cores.
@@ -43,12 +42,6 @@ fn main() -> ExitCode {
     runtime.block_on(run(args.cucumber))
 }
 
-/// The requirement ID pattern of the repository's `spectrace.toml`.
-fn id_pattern(root: &Path) -> Result<spectrace::id::IdPattern, String> {
-    let config = spectrace::config::Config::load(root, None).map_err(|d| d.to_string())?;
-    spectrace::id::IdPattern::new(&config.specs.id_pattern)
-}
-
 fn filtered(args: &[String]) -> bool {
     std::env::var_os("CUCUMBER_FILTER_TAGS").is_some()
         || args.iter().any(|a| {
@@ -59,8 +52,8 @@ fn filtered(args: &[String]) -> bool {
 
 async fn run(args: Vec<String>) -> ExitCode {
     let root = ::steps::workspace_root();
-    let ids = match id_pattern(&root) {
-        Ok(ids) => ids,
+    let recorder = match Recorder::from_config(root.clone()) {
+        Ok(recorder) => recorder,
         Err(e) => {
             eprintln!("bdd: {e}");
             return ExitCode::FAILURE;
@@ -68,7 +61,6 @@ async fn run(args: Vec<String>) -> ExitCode {
     };
     let with_filter = filtered(&args);
     let opts = cli::Opts::<_, _, _, cli::Empty>::parse_from(args);
-    let recorder = Recorder::new(root.clone(), spectrace::evidence::evidence_dir(), ids);
     let console = writer::Basic::stdout().summarized().fail_on_skipped();
     let writer = steps::Orch::cucumber()
         .max_concurrent_scenarios(CONCURRENCY)

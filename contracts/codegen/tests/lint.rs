@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use contracts_codegen::{Document, load_documents, schema_with_defs};
 use serde_json::Value;
-use spectrace::model::RequirementIndex;
+use spectrace_core::model::RequirementIndex;
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",

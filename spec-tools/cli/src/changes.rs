@@ -1,19 +1,19 @@
 //! Part of the `spectrace` binary: the commands about change — `review` (record the wording a
 //! requirement's evidence was reviewed against, in `reports/reviewed.yaml`) and `diff` (what
 //! changed since a git revision). The git I/O lives here; comparing and rendering are
-//! [`spectrace::diff`], the review rules [`spectrace::review`].
+//! [`spectrace_core::diff`], the review rules [`spectrace_core::review`].
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-use spectrace::config::Config;
-use spectrace::diag::Diagnostic;
-use spectrace::diff::{self, Side, compare};
-use spectrace::generated::emit;
-use spectrace::id::IdPattern;
-use spectrace::pipeline::read_reviewed;
-use spectrace::requirements::{ExtractOptions, extract};
-use spectrace::review::{self, Selection};
+use spectrace_core::config::Config;
+use spectrace_core::diag::Diagnostic;
+use spectrace_core::diff::{self, Side, compare};
+use spectrace_core::generated::emit;
+use spectrace_core::id::IdPattern;
+use spectrace_core::pipeline::read_reviewed;
+use spectrace_core::requirements::{ExtractOptions, extract};
+use spectrace_core::review::{self, Selection};
 
 use super::commands::load_or_fail;
 use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};

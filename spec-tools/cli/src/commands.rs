@@ -1,21 +1,21 @@
 //! Part of the `spectrace` binary (not the library): the commands that judge a run —
 //! `verify`, `report`, `check` — and `schema`. Each loads the pipeline
-//! ([`spectrace::pipeline`]), prints on stderr, and maps the outcome to an exit code.
+//! ([`spectrace_core::pipeline`]), prints on stderr, and maps the outcome to an exit code.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use spectrace::compliance::{ComplianceModel, RunOutcome, Status};
-use spectrace::config::Config;
-use spectrace::diag::Diagnostic;
-use spectrace::evidence::EVIDENCE_DIR_ENV;
-use spectrace::gate::shortfalls;
-use spectrace::generated::{Emitted, emit};
-use spectrace::pipeline::{Loaded, load, report_files};
-use spectrace::render::{Format, to_text};
-use spectrace::report::{compliance_schema, level_label};
+use spectrace_core::compliance::{ComplianceModel, RunOutcome, Status};
+use spectrace_core::config::Config;
+use spectrace_core::diag::Diagnostic;
+use spectrace_core::evidence::EVIDENCE_DIR_ENV;
+use spectrace_core::gate::shortfalls;
+use spectrace_core::generated::{Emitted, emit};
+use spectrace_core::pipeline::{Loaded, load, report_files};
+use spectrace_core::render::{Format, to_text};
+use spectrace_core::report::{compliance_schema, level_label};
 
 use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};
 

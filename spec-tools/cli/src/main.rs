@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use spectrace::config::Config;
-use spectrace::diag::Diagnostic;
-use spectrace::generated::{Emitted, emit};
-use spectrace::id::IdPattern;
-use spectrace::level::Level;
-use spectrace::render::{Format, to_text};
-use spectrace::requirements::{ExtractOptions, extract};
-use spectrace::scan::{ScanOptions, scan};
+use spectrace_core::config::Config;
+use spectrace_core::diag::Diagnostic;
+use spectrace_core::generated::{Emitted, emit};
+use spectrace_core::id::IdPattern;
+use spectrace_core::level::Level;
+use spectrace_core::render::{Format, to_text};
+use spectrace_core::requirements::{ExtractOptions, extract};
+use spectrace_core::scan::{ScanOptions, scan};
 
 /// Spec traceability: requirements from Markdown specs, linked to executed evidence.
 #[derive(Debug, Parser)]
@@ -182,6 +182,24 @@ struct ScanArgs {
     out: Option<PathBuf>,
 }
 
+/// Output format of `spectrace extract`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IndexFormat {
+    /// YAML 1.2, block style.
+    Yaml,
+    /// Pretty-printed JSON.
+    Json,
+}
+
+impl From<IndexFormat> for Format {
+    fn from(format: IndexFormat) -> Self {
+        match format {
+            IndexFormat::Yaml => Format::Yaml,
+            IndexFormat::Json => Format::Json,
+        }
+    }
+}
+
 /// Output format of `spectrace scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum ScanFormat {
@@ -210,7 +228,7 @@ struct ExtractArgs {
     id_pattern: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "yaml")]
-    format: Format,
+    format: IndexFormat,
     /// Output file, or `-` for stdout [default: `outputs.index` of the config, else
     /// requirements/index.yaml under the root; with --format json, its .json sibling].
     #[arg(long, value_name = "PATH|-")]
@@ -277,7 +295,7 @@ fn fail(diagnostics: &[Diagnostic]) -> ExitCode {
     print_diagnostics(diagnostics);
     let errors = diagnostics
         .iter()
-        .filter(|d| d.severity == spectrace::diag::Severity::Error)
+        .filter(|d| d.severity == spectrace_core::diag::Severity::Error)
         .count();
     eprintln!(
         "spectrace: {errors} error{} found; nothing was written",
@@ -315,7 +333,7 @@ fn run_extract(args: &ExtractArgs) -> ExitCode {
         Err(diagnostics) => return fail(&diagnostics),
     };
     print_diagnostics(&extraction.warnings);
-    let text = match to_text(&extraction.index, args.format) {
+    let text = match to_text(&extraction.index, args.format.into()) {
         Ok(text) => text,
         Err(e) => return fail(&[Diagnostic::error("<output>", None, e)]),
     };
@@ -373,7 +391,7 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
         Ok(ids) => ids,
         Err(message) => {
             let name = args.config.as_deref().map_or_else(
-                || spectrace::config::CONFIG_FILE.to_owned(),
+                || spectrace_core::config::CONFIG_FILE.to_owned(),
                 |path| path.display().to_string(),
             );
             return fail(&[Diagnostic::error(name, None, message)]);
@@ -416,7 +434,7 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
     match args.out.as_deref().filter(|out| out.as_os_str() != "-") {
         Some(out) => {
             let display = display_path(&args.root, out);
-            if let Err(e) = spectrace::fsio::write_atomic(out, text.as_bytes()) {
+            if let Err(e) = spectrace_core::fsio::write_atomic(out, text.as_bytes()) {
                 return fail(&[Diagnostic::error(
                     display,
                     None,
@@ -443,18 +461,18 @@ fn output_path(args: &ExtractArgs, config: &Config) -> Option<PathBuf> {
         None => {
             let configured = args.root.join(&config.outputs.index);
             Some(match args.format {
-                Format::Yaml => configured,
-                Format::Json => configured.with_extension("json"),
+                IndexFormat::Yaml => configured,
+                IndexFormat::Json => configured.with_extension("json"),
             })
         }
     }
 }
 
 fn display_path(root: &Path, path: &Path) -> String {
-    spectrace::requirements::relative_to(root, path)
+    spectrace_core::requirements::relative_to(root, path)
 }
 
-fn summary(index: &spectrace::model::RequirementIndex) -> String {
+fn summary(index: &spectrace_core::model::RequirementIndex) -> String {
     let count = |level: Level| {
         index
             .requirements

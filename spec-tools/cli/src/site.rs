@@ -1,17 +1,17 @@
 //! Part of the `spectrace` binary: `spectrace site`. Reads the compliance model
 //! (`outputs.compliance_json`) and the spec files it names, builds the site with
-//! [`spectrace::site::build`] and replaces the output directory as a whole with
-//! [`spectrace::fsio::replace_dir`].
+//! [`spectrace_core::site::build`] and replaces the output directory as a whole with
+//! [`spectrace_core::fsio::replace_dir`].
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use spectrace::config::Config;
-use spectrace::diag::Diagnostic;
-use spectrace::fsio::{replace_dir, write_tree_reusing};
-use spectrace::requirements::relative_to;
-use spectrace::site::{MARKER, SiteOptions, SpecSource, build, parse_model, spec_paths};
+use spectrace_core::config::Config;
+use spectrace_core::diag::Diagnostic;
+use spectrace_core::fsio::{replace_dir, write_tree_reusing};
+use spectrace_core::requirements::relative_to;
+use spectrace_core::site::{MARKER, SiteOptions, SpecSource, build, parse_model, spec_paths};
 
 use super::fail;
 

@@ -286,7 +286,7 @@ fn this_repository_index_is_current() {
         .assert()
         .success();
     let text = fs::read_to_string(root.join("requirements/index.yaml")).unwrap();
-    let index: spectrace::model::RequirementIndex = serde_saphyr::from_str(&text).unwrap();
+    let index: spectrace_core::model::RequirementIndex = serde_saphyr::from_str(&text).unwrap();
     assert!(
         index.requirements.len() >= 70,
         "{}",

@@ -10,8 +10,8 @@ use common::*;
 use std::fs;
 use std::path::Path;
 
-use spectrace::evidence::EvidenceKind;
-use spectrace::scan::{ContractLink, DeclaredEvidence, ImplementationLink, Scan};
+use spectrace_core::evidence::EvidenceKind;
+use spectrace_core::scan::{ContractLink, DeclaredEvidence, ImplementationLink, Scan};
 
 /// 1-based line of the first line of `text` containing `needle`.
 fn line(text: &str, needle: &str) -> u32 {

@@ -1,6 +1,6 @@
 //! Which `#fragment`s a link target accepts, decided exactly as GitHub decides it (pure logic).
 //!
-//! - Markdown: the GitHub slugs of its headings ([`spectrace::slug::Slugger`], `-1`, `-2` for
+//! - Markdown: the GitHub slugs of its headings ([`spectrace_core::slug::Slugger`], `-1`, `-2` for
 //!   repeats), and the `id`/`name` attributes of HTML written in the file (GitHub serves both
 //!   with a `user-content-` prefix that its script resolves, so a link may carry the prefix or
 //!   not). lychee-lib's own Markdown slugs differ from GitHub's (see `check.rs`), so they are
@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use regex::Regex;
-use spectrace::slug::Slugger;
+use spectrace_core::slug::Slugger;
 
 /// `id="…"` or `name="…"` in HTML written inside Markdown.
 static HTML_ID: LazyLock<Regex> = LazyLock::new(|| {

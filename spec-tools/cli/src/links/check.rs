@@ -24,8 +24,8 @@ use lychee_lib::{
     ClientBuilder, ErrorKind, FileType, FragmentCheckerOptions, InputContent, Status, Uri,
 };
 use serde::Serialize;
-use spectrace::diag::Diagnostic;
-use spectrace::requirements::relative_to;
+use spectrace_core::diag::Diagnostic;
+use spectrace_core::requirements::relative_to;
 
 use super::anchors::{check_line_fragment, check_markdown_fragment, line_count, markdown_anchors};
 use super::resolve::{SourceKind, Target, resolve};

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use spectrace::diag::Diagnostic;
-use spectrace::requirements::matching_files;
+use spectrace_core::diag::Diagnostic;
+use spectrace_core::requirements::matching_files;
 
 /// Every file matching `include` and no `exclude` glob, as (path relative to the root with `/`
 /// separators, full path), sorted, without duplicates.
@@ -43,7 +43,7 @@ pub fn find_files(
 
 fn bad_glob(key: &str, pattern: &str, error: &str) -> Diagnostic {
     Diagnostic::error(
-        spectrace::config::CONFIG_FILE,
+        spectrace_core::config::CONFIG_FILE,
         None,
         format!("invalid glob in links.{key} `{pattern}`: {error}"),
     )

@@ -19,8 +19,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use spectrace::config::Config;
-use spectrace::diag::Diagnostic;
+use spectrace_core::config::Config;
+use spectrace_core::diag::Diagnostic;
 
 use super::{CHECK_FAILED, fail, print_stdout};
 
@@ -107,7 +107,7 @@ fn named_files(
     for name in names {
         let path = root.join(name);
         if path.is_file() {
-            found.insert(spectrace::requirements::relative_to(root, &path), path);
+            found.insert(spectrace_core::requirements::relative_to(root, &path), path);
         } else {
             errors.push(Diagnostic::error(name.clone(), None, "no such file"));
         }

@@ -4,7 +4,6 @@
 use std::fmt::Write;
 
 use super::{Scan, ScanOutput};
-use crate::evidence::EvidenceKind;
 
 impl ScanOutput {
     /// One line: evidence per kind, contract links, implementation links, files read.
@@ -15,7 +14,7 @@ impl ScanOutput {
         let kinds: Vec<String> = scan
             .evidence_by_kind()
             .iter()
-            .map(|(kind, n)| format!("{} {n}", kind_name(*kind)))
+            .map(|(kind, n)| format!("{} {n}", kind.as_str()))
             .collect();
         let by_kind = if kinds.is_empty() {
             String::new()
@@ -43,7 +42,7 @@ impl Scan {
             self.evidence.iter().map(|e| {
                 [
                     format!("{}:{}", e.file, e.line),
-                    kind_name(e.kind).to_owned(),
+                    e.kind.as_str().to_owned(),
                     ids(&e.ids),
                     e.test.clone(),
                 ]
@@ -115,17 +114,6 @@ fn ids(ids: &[String]) -> String {
     }
 }
 
-fn kind_name(kind: EvidenceKind) -> &'static str {
-    match kind {
-        EvidenceKind::Test => "test",
-        EvidenceKind::Property => "property",
-        EvidenceKind::Contract => "contract",
-        EvidenceKind::Compile => "compile",
-        EvidenceKind::E2e => "e2e",
-        EvidenceKind::Bdd => "bdd",
-    }
-}
-
 fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
@@ -134,6 +122,7 @@ fn count(n: usize, noun: &str) -> String {
 mod tests {
     use super::super::{ContractLink, DeclaredEvidence, ImplementationLink};
     use super::*;
+    use crate::evidence::EvidenceKind;
 
     fn output() -> ScanOutput {
         ScanOutput {

@@ -20,27 +20,27 @@ use crate::report::level_label;
 pub const TEMPLATES: [(&str, &str); 4] = [
     (
         "base.html.j2",
-        include_str!("../../../templates/site/base.html.j2"),
+        include_str!("../../templates/site/base.html.j2"),
     ),
     (
         "index.html.j2",
-        include_str!("../../../templates/site/index.html.j2"),
+        include_str!("../../templates/site/index.html.j2"),
     ),
     (
         "spec.html.j2",
-        include_str!("../../../templates/site/spec.html.j2"),
+        include_str!("../../templates/site/spec.html.j2"),
     ),
     (
         "req.html.j2",
-        include_str!("../../../templates/site/req.html.j2"),
+        include_str!("../../templates/site/req.html.j2"),
     ),
 ];
 
 /// `assets/style.css` without the per-status rules.
-pub const STYLE_CSS: &str = include_str!("../../../site/assets/style.css");
+pub const STYLE_CSS: &str = include_str!("../../assets/style.css");
 
 /// `assets/app.js`: theme toggle, search and filters.
-pub const APP_JS: &str = include_str!("../../../site/assets/app.js");
+pub const APP_JS: &str = include_str!("../../assets/app.js");
 
 /// The environment every page is rendered with.
 pub(crate) fn environment() -> Result<Environment<'static>, String> {

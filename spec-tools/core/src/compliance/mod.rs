@@ -179,6 +179,7 @@ pub struct EvidenceItem {
     /// Line of the test's name or the scenario's keyword.
     pub line: u32,
     /// Kind of evidence.
+    #[schemars(with = "crate::evidence::KindSchema")]
     pub kind: EvidenceKind,
     /// Outcome in this run.
     pub outcome: RunOutcome,

@@ -526,11 +526,11 @@ mod tests {
         assert_eq!(records.len(), 1, "{records:?}");
         let record = &records[0];
 
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let out = scan(&ScanOptions {
             root: workspace.to_path_buf(),
             evidence: EvidenceConfig {
-                rust: vec!["spec-tools/src/scan/mod.rs".to_owned()],
+                rust: vec!["spec-tools/core/src/scan/mod.rs".to_owned()],
                 features: Vec::new(),
                 openapi: Vec::new(),
                 exclude: Vec::new(),
@@ -555,7 +555,7 @@ mod tests {
         );
         assert_eq!(
             record.test,
-            "spectrace::scan::tests::nested::fixture_in_a_nested_module"
+            "spectrace_core::scan::tests::nested::fixture_in_a_nested_module"
         );
     }
 

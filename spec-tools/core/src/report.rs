@@ -17,7 +17,7 @@ use crate::level::Level;
 use crate::model::RequirementIndex;
 
 /// The `COMPLIANCE.md` template.
-pub const COMPLIANCE_TEMPLATE: &str = include_str!("../../templates/compliance.md.j2");
+pub const COMPLIANCE_TEMPLATE: &str = include_str!("../templates/compliance.md.j2");
 
 /// How a level is written in reports: RFC 2119 levels in capitals.
 pub fn level_label(level: Level) -> &'static str {

@@ -1,17 +1,35 @@
-//! Evidence of BDD scenarios (BRIEF §4): one [`EvidenceRecord`] per executed scenario.
+//! Evidence from cucumber-rs: one spectrace evidence record per executed scenario.
 //!
-//! [`EvidenceWriter`] wraps the runner's console writer and watches cucumber's event stream.
-//! It collects each scenario's step results (scenarios run concurrently, so runs are keyed by
-//! their feature, rule and scenario) and, when a scenario finishes, turns them into a record
-//! ([`record`]) that [`Recorder`] appends to the evidence directory:
+//! Wrap the runner's writer in an [`EvidenceWriter`]; it watches cucumber's event stream and
+//! passes every event on unchanged. When a scenario finishes, its step results become one
+//! record ([`record`]) that the [`Recorder`] appends to `$SPECTRACE_EVIDENCE_DIR`, in the
+//! format of the `spectrace` crate's `#[covers]`:
 //!
-//! - `ids`: the scenario's effective tags that are requirement IDs — tags are inherited
-//!   Feature → Rule → Scenario, and an outline row also carries its Examples block's tags —
-//!   sorted naturally and deduplicated;
+//! ```no_run
+//! # use cucumber::{World, WriterExt as _, writer};
+//! # #[derive(Debug, Default, World)] struct MyWorld;
+//! # async fn run() -> Result<(), String> {
+//! let recorder = spectrace_cucumber::Recorder::from_config(std::path::PathBuf::from("."))?;
+//! let writer = MyWorld::cucumber()
+//!     .with_writer(spectrace_cucumber::EvidenceWriter::new(
+//!         writer::Basic::stdout().summarized(),
+//!         recorder,
+//!     ))
+//!     .run("features")
+//!     .await;
+//! let failed = writer.recorder().failed().count();
+//! # let _ = failed; Ok(()) }
+//! ```
+//!
+//! A record holds:
+//!
+//! - `ids`: the scenario's effective tags that are requirement IDs — inherited Feature → Rule
+//!   → Scenario → Examples exactly as `spectrace scan` inherits them
+//!   ([`spectrace_core::bdd`]) — sorted naturally and deduplicated;
 //! - `test`: `"<Feature name>: <Scenario name>"`;
-//! - `file`: the `.feature` file relative to the workspace root, `/`-separated;
+//! - `file`: the `.feature` file relative to the project root, `/`-separated;
 //! - `line`: the line of the `Scenario:`/`Scenario Outline:` keyword, also for outline rows
-//!   (the static scanner keys declared evidence on `(file, line)`);
+//!   (the scanner keys declared evidence on `(file, line)`);
 //! - `kind`: [`EvidenceKind::Bdd`];
 //! - `outcome`: passed only when every step passed (so each matched exactly one step
 //!   definition) and at least one `Then` step ran; otherwise failed, with a message naming the
@@ -23,8 +41,10 @@ use std::path::{Path, PathBuf};
 use cucumber::event::{self, Source, StepError};
 use cucumber::gherkin::{self, StepType};
 use cucumber::{Event, Writer, parser, writer};
-use spectrace::evidence::{EvidenceKind, EvidenceRecord, Outcome, append_record};
-use spectrace::id::{IdPattern, natural_cmp};
+use spectrace::evidence::{EvidenceKind, EvidenceRecord, Outcome, append_record, evidence_dir};
+use spectrace_core::bdd::{effective_tags, scenario_label};
+use spectrace_core::config::Config;
+use spectrace_core::id::{IdPattern, natural_cmp};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,21 +126,15 @@ pub fn failure(scenario: &gherkin::Scenario, run: &ScenarioRun, file: &str) -> O
     None
 }
 
-/// The requirement IDs among the scenario's effective tags (Feature → Rule → Scenario, and the
-/// Examples block's tags, which cucumber adds to each expanded outline row), sorted and
-/// deduplicated.
+/// The requirement IDs among the scenario's effective tags ([`effective_tags`]: Feature → Rule
+/// → Scenario → the Examples block of an expanded outline row), sorted and deduplicated.
 pub fn effective_ids(
     feature: &gherkin::Feature,
     rule: Option<&gherkin::Rule>,
     scenario: &gherkin::Scenario,
     ids: &IdPattern,
 ) -> Vec<String> {
-    let mut found: Vec<String> = feature
-        .tags
-        .iter()
-        .chain(rule.iter().flat_map(|r| &r.tags))
-        .chain(&scenario.tags)
-        .map(|tag| tag.strip_prefix('@').unwrap_or(tag))
+    let mut found: Vec<String> = effective_tags(feature, rule, scenario)
         .filter(|tag| ids.is_id(tag))
         .map(str::to_owned)
         .collect();
@@ -197,7 +211,7 @@ pub fn record(declared: Declared<'_>, run: &ScenarioRun, ids: &IdPattern) -> Evi
     let message = failure(declared.scenario, run, declared.file);
     EvidenceRecord {
         ids: effective_ids(declared.feature, declared.rule, declared.scenario, ids),
-        test: format!("{}: {}", declared.feature.name, declared.scenario.name),
+        test: scenario_label(declared.feature, declared.scenario),
         file: declared.file.to_owned(),
         line: u32::try_from(declared.line).unwrap_or(u32::MAX),
         kind: EvidenceKind::Bdd,
@@ -226,7 +240,16 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Records relative to the workspace `root`, into `dir` when given, with the requirement
+    /// Records relative to the project `root`, into the directory named by
+    /// `SPECTRACE_EVIDENCE_DIR` (none: nothing is written), with the ID pattern of the
+    /// project's `spectrace.toml` (`[specs] id_pattern`, or its default when there is no file).
+    pub fn from_config(root: PathBuf) -> Result<Self, String> {
+        let config = Config::load(&root, None).map_err(|d| d.to_string())?;
+        let ids = IdPattern::new(&config.specs.id_pattern)?;
+        Ok(Self::new(root, evidence_dir(), ids))
+    }
+
+    /// Records relative to the project `root`, into `dir` when given, with the requirement
     /// IDs `ids`.
     pub fn new(root: PathBuf, dir: Option<PathBuf>, ids: IdPattern) -> Self {
         Self {

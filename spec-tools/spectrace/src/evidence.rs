@@ -1,11 +1,14 @@
-//! Evidence records: one JSON line per executed test outcome (BRIEF §4).
+//! Evidence records: one JSON line per executed test outcome.
 //!
 //! A test annotated with [`crate::covers`] appends a record when the environment variable
 //! [`EVIDENCE_DIR_ENV`] names a directory. Each test process appends to its own file,
 //! `evidence-<pid>.jsonl`, one whole line per `write` call under a process-wide lock, so records
 //! from parallel tests never interleave and a reader skips at most a truncated last line of a
-//! process that was killed. These files are an append log, not generated outputs, so they are
-//! the one place that does not go through [`crate::fsio::write_atomic`].
+//! process that was killed. A process per test (cargo-nextest) simply leaves one file per test.
+//! These files are an append log, not generated outputs: nothing here rewrites a file.
+//!
+//! Other runners write the same records with [`append_record`]; `spectrace-cucumber` does so
+//! for cucumber scenarios. `spectrace-core` reads them back (its `compliance::records`).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,19 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const EVIDENCE_DIR_ENV: &str = "SPECTRACE_EVIDENCE_DIR";
 
 /// What kind of evidence a record is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EvidenceKind {
     /// An example-based test (the default).
@@ -38,8 +29,42 @@ pub enum EvidenceKind {
     Compile,
     /// An end-to-end test against a running server.
     E2e,
-    /// A BDD scenario (Gherkin), run by the cucumber runner in `steps/`.
+    /// A BDD scenario (Gherkin), recorded by a cucumber runner (`spectrace-cucumber`).
     Bdd,
+    /// A test case read from a JUnit XML report (any test runner); never written as a record.
+    Junit,
+}
+
+impl EvidenceKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EvidenceKind; 7] = [
+        EvidenceKind::Test,
+        EvidenceKind::Property,
+        EvidenceKind::Contract,
+        EvidenceKind::Compile,
+        EvidenceKind::E2e,
+        EvidenceKind::Bdd,
+        EvidenceKind::Junit,
+    ];
+
+    /// The name used in records, reports and `#[covers(kind = "...")]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Test => "test",
+            EvidenceKind::Property => "property",
+            EvidenceKind::Contract => "contract",
+            EvidenceKind::Compile => "compile",
+            EvidenceKind::E2e => "e2e",
+            EvidenceKind::Bdd => "bdd",
+            EvidenceKind::Junit => "junit",
+        }
+    }
+}
+
+impl std::fmt::Display for EvidenceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How an executed test ended.
@@ -279,7 +304,7 @@ mod tests {
         TestMeta {
             ids: &["ORCH-2002", "ORCH-2007"],
             test: "crate::tests::fixture",
-            file: "spec-tools/src/evidence.rs",
+            file: "spec-tools/spectrace/src/evidence.rs",
             line: 7,
             kind: EvidenceKind::Property,
             should_panic,
@@ -321,7 +346,7 @@ mod tests {
             EvidenceRecord {
                 ids: vec!["ORCH-2002".into(), "ORCH-2007".into()],
                 test: "crate::tests::fixture".into(),
-                file: "spec-tools/src/evidence.rs".into(),
+                file: "spec-tools/spectrace/src/evidence.rs".into(),
                 line: 7,
                 kind: EvidenceKind::Property,
                 outcome: Outcome::Passed,
@@ -405,7 +430,7 @@ mod tests {
         static META: TestMeta = TestMeta {
             ids: &["SPECTRACE-0002"],
             test: "t",
-            file: "spec-tools/src/evidence.rs",
+            file: "spec-tools/spectrace/src/evidence.rs",
             line: 1,
             kind: EvidenceKind::Test,
             should_panic: ShouldPanic::No,

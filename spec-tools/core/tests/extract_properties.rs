@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use proptest::prelude::*;
-use spectrace::extract::parse_spec;
-use spectrace::id::{DEFAULT_ID_PATTERN, IdPattern};
-use spectrace::model::RequirementIndex;
-use spectrace::render::{Format, to_text};
+use spectrace_core::extract::parse_spec;
+use spectrace_core::id::{DEFAULT_ID_PATTERN, IdPattern};
+use spectrace_core::model::RequirementIndex;
+use spectrace_core::render::{Format, to_text};
 
 fn ids() -> IdPattern {
     IdPattern::new(DEFAULT_ID_PATTERN).unwrap()
@@ -94,7 +94,7 @@ proptest! {
     /// Slugs keep only word characters and hyphens, and keep every space as a hyphen.
     #[test]
     fn slugs_contain_only_slug_characters(heading in "\\PC{0,40}") {
-        let s = spectrace::slug::slug(&heading);
+        let s = spectrace_core::slug::slug(&heading);
         prop_assert!(!s.contains(' '));
         prop_assert!(s.chars().all(|c| c == '-' || c == '_' || c.is_alphanumeric() || !c.is_ascii()));
         let hyphens_in = heading.chars().filter(|&c| c == ' ' || c == '-').count();

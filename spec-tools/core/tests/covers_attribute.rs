@@ -13,10 +13,10 @@ use std::path::Path;
 use std::process::Command;
 
 use proptest::prelude::*;
-use spectrace::config::EvidenceConfig;
-use spectrace::evidence::{EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome};
-use spectrace::id::IdPattern;
-use spectrace::scan::{DeclaredEvidence, ScanOptions, scan};
+use spectrace_core::config::EvidenceConfig;
+use spectrace_core::evidence::{EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome};
+use spectrace_core::id::IdPattern;
+use spectrace_core::scan::{DeclaredEvidence, ScanOptions, scan};
 
 const FAIL_ENV: &str = "SPECTRACE_FIXTURE_FAIL";
 
@@ -27,7 +27,10 @@ fn asked_to_fail() -> bool {
 #[spectrace::covers("SPECTRACE-0001", "SPECTRACE-0002")]
 #[test]
 fn fixture_passes() {
-    assert_eq!(spectrace::slug::slug("2.1 Data plane"), "21-data-plane");
+    assert_eq!(
+        spectrace_core::slug::slug("2.1 Data plane"),
+        "21-data-plane"
+    );
 }
 
 #[spectrace::covers("SPECTRACE-0003")]
@@ -133,7 +136,7 @@ fn passing_run_records_every_test_with_its_location() {
     let passes = &records["fixture_passes"];
     assert_eq!(passes.ids, ["SPECTRACE-0001", "SPECTRACE-0002"]);
     assert_eq!(passes.test, "covers_attribute::fixture_passes");
-    assert_eq!(passes.file, "spec-tools/tests/covers_attribute.rs");
+    assert_eq!(passes.file, "spec-tools/core/tests/covers_attribute.rs");
     let name_line = include_str!("covers_attribute.rs")
         .lines()
         .position(|l| l.starts_with("fn fixture_passes()"))
@@ -184,11 +187,11 @@ fn failing_run_records_failures_with_their_messages() {
 fn scan_declares_each_annotated_test_under_the_key_its_records_carry() {
     let (output, records) = run_fixtures(&[]);
     assert!(output.status.success());
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let workspace = &Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let scanned = scan(&ScanOptions {
         root: workspace.to_path_buf(),
         evidence: EvidenceConfig {
-            rust: vec!["spec-tools/tests/covers_attribute.rs".to_owned()],
+            rust: vec!["spec-tools/core/tests/covers_attribute.rs".to_owned()],
             features: Vec::new(),
             openapi: Vec::new(),
             exclude: Vec::new(),

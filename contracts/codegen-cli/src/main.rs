@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use contracts_codegen::{GeneratedFile, openapi_outputs, schema_outputs};
-use spectrace::generated::{Emitted, emit};
+use spectrace_core::generated::{Emitted, emit};
 
 const USAGE: &str = "usage: contracts-codegen <openapi|schema> [--root DIR] [--check]\n";
 

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 /// Output format of a generated data file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// YAML 1.2, block style.
     Yaml,

@@ -1,17 +1,19 @@
 //! One Gherkin feature file → one [`DeclaredEvidence`] per Scenario and Scenario Outline,
 //! parsed with the `gherkin` crate (the parser cucumber uses).
 //!
-//! Owns the BDD rules of the scan (BRIEF §4): a scenario's IDs are the ID tags of its Feature,
-//! its Rule and itself (tags are inherited downward), plus, for an outline, the tags of all its
-//! Examples blocks. Tags that are not IDs (`@wip`) are ignored; a tag that looks like one of
-//! this project's IDs but does not match the pattern (`@ORCH-12`) is an error. `line` is the
-//! line of the Scenario keyword, `test` is `<Feature name>: <Scenario name>`. Scenarios without
-//! any ID tag are listed too (with no IDs), so that a report can show untraced scenarios.
+//! A scenario's IDs are the ID tags among its effective tags, inherited Feature → Rule →
+//! Scenario → Examples ([`crate::bdd`], the rules a cucumber recorder applies too); `test` is
+//! its [`crate::bdd::scenario_label`] and `line` the line of its Scenario keyword. This module
+//! owns the checks: tags that are not IDs (`@wip`) are ignored; a tag that looks like one of
+//! this project's IDs but does not match the pattern (`@ORCH-12`) is an error, reported once at
+//! the tag's own line. Scenarios without any ID tag are listed too (with no IDs), so that a
+//! report can show untraced scenarios.
 
-use gherkin::{Feature, GherkinEnv, Scenario};
+use gherkin::{Feature, GherkinEnv, Rule, Scenario};
 
 use super::ids::{IdRules, TagClass, sort_ids};
 use super::{DeclaredEvidence, FileScan, LineIndex};
+use crate::bdd::{effective_tags, scenario_label};
 use crate::diag::Diagnostic;
 use crate::evidence::EvidenceKind;
 
@@ -33,15 +35,16 @@ pub(crate) fn scan_feature(file: &str, source: &str, rules: &IdRules<'_>) -> Fil
         source,
         out: &mut out,
     };
-    let feature_ids = scanner.ids(&feature.tags, feature.span.start);
+    // Each element's tags are checked once, at their own lines; the scenarios then take their
+    // IDs from the inherited tags.
+    scanner.check_tags(&feature.tags, feature.span.start);
     for scenario in &feature.scenarios {
-        scanner.scenario(&feature, &feature_ids, scenario);
+        scanner.scenario(&feature, None, scenario);
     }
     for rule in &feature.rules {
-        let mut rule_ids = feature_ids.clone();
-        rule_ids.extend(scanner.ids(&rule.tags, rule.span.start));
+        scanner.check_tags(&rule.tags, rule.span.start);
         for scenario in &rule.scenarios {
-            scanner.scenario(&feature, &rule_ids, scenario);
+            scanner.scenario(&feature, Some(rule), scenario);
         }
     }
     out
@@ -56,26 +59,28 @@ struct Scanner<'a, 'r> {
 }
 
 impl Scanner<'_, '_> {
-    fn scenario(&mut self, feature: &Feature, inherited: &[String], scenario: &Scenario) {
-        let mut ids = inherited.to_vec();
-        ids.extend(self.ids(&scenario.tags, scenario.span.start));
+    fn scenario(&mut self, feature: &Feature, rule: Option<&Rule>, scenario: &Scenario) {
+        self.check_tags(&scenario.tags, scenario.span.start);
         for examples in &scenario.examples {
-            ids.extend(self.ids(&examples.tags, examples.span.start));
+            self.check_tags(&examples.tags, examples.span.start);
         }
+        let mut ids: Vec<String> = effective_tags(feature, rule, scenario)
+            .filter(|tag| self.rules.classify_tag(tag) == TagClass::Id)
+            .map(str::to_owned)
+            .collect();
         sort_ids(&mut ids);
         self.out.evidence.push(DeclaredEvidence {
             ids,
-            test: format!("{}: {}", feature.name, scenario.name),
+            test: scenario_label(feature, scenario),
             file: self.file.to_owned(),
             line: self.lines.line(scenario.span.start),
             kind: EvidenceKind::Bdd,
         });
     }
 
-    /// The ID tags of the element whose keyword starts at byte `keyword`, each checked once
-    /// here (not again for every scenario that inherits it).
-    fn ids(&mut self, tags: &[String], keyword: usize) -> Vec<String> {
-        let mut ids = Vec::new();
+    /// Checks the tags of the element whose keyword starts at byte `keyword`, once (not again
+    /// for every scenario that inherits them).
+    fn check_tags(&mut self, tags: &[String], keyword: usize) {
         for tag in tags {
             match self.rules.classify_tag(tag) {
                 TagClass::Other => {}
@@ -84,7 +89,6 @@ impl Scanner<'_, '_> {
                     if let Some(error) = self.rules.check(tag, self.file, line) {
                         self.out.diagnostics.push(error);
                     }
-                    ids.push(tag.clone());
                 }
                 TagClass::Malformed => {
                     let line = self.tag_line(tag, keyword);
@@ -99,7 +103,6 @@ impl Scanner<'_, '_> {
                 }
             }
         }
-        ids
     }
 
     /// The parser does not locate tags: they sit on the lines just above their element's
