@@ -13,14 +13,16 @@
 //!   that paragraph defines an ID itself.
 //! - Table cells never define requirements; a bracketed ID in one is a warning.
 
-use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use crate::diag::Diagnostic;
 use crate::fingerprint::{collapse_whitespace, fingerprint};
 use crate::id::IdPattern;
 use crate::level::{Level, strongest_keyword};
+use crate::lines::LineIndex;
+use crate::markdown::slug::Slugger;
+use crate::markdown::{self, HeadingText};
 use crate::model::Requirement;
-use crate::slug::Slugger;
 
 /// Stands in for inline code, link text and other spans that must not join the text around
 /// them into an ID token (`[` + `` `ORCH-1` `` + `]` is not a definition).
@@ -42,40 +44,13 @@ pub struct ParsedSpec {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Markdown extensions GitHub renders; heading attributes stay off because GitHub does not
-/// support them and they would change anchors.
-pub(crate) fn markdown_options() -> Options {
-    Options::ENABLE_TABLES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_FOOTNOTES
-}
-
 /// Parses one spec. `path` is how the file is named in the output (relative to the root).
 pub fn parse_spec(path: &str, source: &str, ids: &IdPattern) -> ParsedSpec {
     let mut walker = Walker::new(path, source, ids);
-    for (event, range) in Parser::new_ext(source, markdown_options()).into_offset_iter() {
+    for (event, range) in Parser::new_ext(source, markdown::options()).into_offset_iter() {
         walker.event(event, range.start);
     }
     walker.finish()
-}
-
-/// Maps byte offsets to 1-based line numbers.
-pub(crate) struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    pub(crate) fn new(text: &str) -> Self {
-        let newlines = text.match_indices('\n').map(|(i, _)| i + 1);
-        Self {
-            starts: std::iter::once(0).chain(newlines).collect(),
-        }
-    }
-
-    pub(crate) fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +128,8 @@ struct Walker<'a> {
     section: String,
     anchor: String,
     heading_level: Option<HeadingLevel>,
+    /// The text of the heading being read, for its anchor and section title.
+    heading_text: Option<HeadingText>,
     code_block_depth: usize,
     link_depth: usize,
     image_depth: usize,
@@ -172,6 +149,7 @@ impl<'a> Walker<'a> {
             section: String::new(),
             anchor: String::new(),
             heading_level: None,
+            heading_text: None,
             code_block_depth: 0,
             link_depth: 0,
             image_depth: 0,
@@ -181,6 +159,9 @@ impl<'a> Walker<'a> {
     }
 
     fn event(&mut self, event: Event<'_>, offset: usize) {
+        if let Some(heading) = self.heading_text.as_mut() {
+            heading.event(&event);
+        }
         match event {
             Event::Start(tag) => self.start(tag, offset),
             Event::End(tag) => self.end(tag),
@@ -222,6 +203,7 @@ impl<'a> Walker<'a> {
             Tag::Heading { level, .. } => {
                 self.flush_pending();
                 self.heading_level = Some(level);
+                self.heading_text = Some(HeadingText::new());
                 self.frames.push(Frame::new(FrameKind::Heading, line));
             }
             Tag::Item => {
@@ -420,7 +402,10 @@ impl<'a> Walker<'a> {
     }
 
     fn close_heading(&mut self, frame: Frame, definitions: Vec<String>) {
-        let heading_text = frame.plain.clone();
+        let heading_text = self
+            .heading_text
+            .take()
+            .map_or_else(|| frame.plain.clone(), HeadingText::into_text);
         self.section = collapse_whitespace(&heading_text);
         self.anchor = self.slugger.slug(&heading_text);
         if self.heading_level == Some(HeadingLevel::H1) && self.out.title.is_none() {

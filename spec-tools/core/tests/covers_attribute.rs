@@ -28,7 +28,7 @@ fn asked_to_fail() -> bool {
 #[test]
 fn fixture_passes() {
     assert_eq!(
-        spectrace_core::slug::slug("2.1 Data plane"),
+        spectrace_core::markdown::slug::slug("2.1 Data plane"),
         "21-data-plane"
     );
 }

@@ -94,7 +94,7 @@ proptest! {
     /// Slugs keep only word characters and hyphens, and keep every space as a hyphen.
     #[test]
     fn slugs_contain_only_slug_characters(heading in "\\PC{0,40}") {
-        let s = spectrace_core::slug::slug(&heading);
+        let s = spectrace_core::markdown::slug::slug(&heading);
         prop_assert!(!s.contains(' '));
         prop_assert!(s.chars().all(|c| c == '-' || c == '_' || c.is_alphanumeric() || !c.is_ascii()));
         let hyphens_in = heading.chars().filter(|&c| c == ' ' || c == '-').count();

@@ -1,7 +1,8 @@
 //! Which `#fragment`s a link target accepts, decided exactly as GitHub decides it (pure logic).
 //!
-//! - Markdown: the GitHub slugs of its headings ([`spectrace_core::slug::Slugger`], `-1`, `-2` for
-//!   repeats), and the `id`/`name` attributes of HTML written in the file (GitHub serves both
+//! - Markdown: the GitHub anchors of its headings ([`spectrace_core::markdown::headings`], the
+//!   same anchors the extract stage and the site give them), and the `id`/`name` attributes of
+//!   HTML written in the file (GitHub serves both
 //!   with a `user-content-` prefix that its script resolves, so a link may carry the prefix or
 //!   not). lychee-lib's own Markdown slugs differ from GitHub's (see `check.rs`), so they are
 //!   not used.
@@ -13,9 +14,9 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, Parser};
 use regex::Regex;
-use spectrace_core::slug::Slugger;
+use spectrace_core::markdown;
 
 /// `id="…"` or `name="…"` in HTML written inside Markdown.
 static HTML_ID: LazyLock<Regex> = LazyLock::new(|| {
@@ -31,57 +32,19 @@ static LINE_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^L([0-9]+)(?:C[0-9]+)?(?:-L([0-9]+)(?:C[0-9]+)?)?$").expect("valid line regex")
 });
 
-/// The Markdown dialect GitHub renders (as far as anchors are concerned).
-fn options() -> Options {
-    Options::ENABLE_TABLES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_FOOTNOTES
-}
-
 /// Every fragment a link into this Markdown text may name.
 pub fn markdown_anchors(source: &str) -> HashSet<String> {
-    let mut anchors = HashSet::new();
-    let mut slugger = Slugger::new();
-    // The heading being read: its plain text so far.
-    let mut heading: Option<String> = None;
-    let mut image_depth = 0usize;
-    for event in Parser::new_ext(source, options()) {
-        match event {
-            Event::Start(Tag::Heading { .. }) => heading = Some(String::new()),
-            Event::End(TagEnd::Heading(_)) => {
-                if let Some(text) = heading.take() {
-                    anchors.insert(slugger.slug(text.trim()));
+    let mut anchors: HashSet<String> = markdown::headings(source)
+        .into_iter()
+        .map(|heading| heading.anchor)
+        .collect();
+    for event in Parser::new_ext(source, markdown::options()) {
+        if let Event::Html(html) | Event::InlineHtml(html) = event {
+            for caps in HTML_ID.captures_iter(&html) {
+                if let Some(id) = caps.get(1).or(caps.get(2)).or(caps.get(3)) {
+                    anchors.insert(id.as_str().to_owned());
                 }
             }
-            // GitHub slugs the heading's text content: image alt text is not part of it.
-            Event::Start(Tag::Image { .. }) => image_depth += 1,
-            Event::End(TagEnd::Image) => image_depth = image_depth.saturating_sub(1),
-            Event::Text(text) | Event::Code(text) => {
-                if let Some(heading) = heading.as_mut()
-                    && image_depth == 0
-                {
-                    heading.push_str(&text);
-                }
-            }
-            Event::InlineMath(text) | Event::DisplayMath(text) => {
-                if let Some(heading) = heading.as_mut() {
-                    heading.push_str(&text);
-                }
-            }
-            Event::SoftBreak | Event::HardBreak => {
-                if let Some(heading) = heading.as_mut() {
-                    heading.push(' ');
-                }
-            }
-            Event::Html(html) | Event::InlineHtml(html) => {
-                for caps in HTML_ID.captures_iter(&html) {
-                    if let Some(id) = caps.get(1).or(caps.get(2)).or(caps.get(3)) {
-                        anchors.insert(id.as_str().to_owned());
-                    }
-                }
-            }
-            _ => {}
         }
     }
     anchors

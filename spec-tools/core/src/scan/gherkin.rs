@@ -12,8 +12,9 @@
 use gherkin::{Feature, GherkinEnv, Rule, Scenario};
 
 use super::ids::{IdRules, TagClass, sort_ids};
-use super::{DeclaredEvidence, FileScan, LineIndex};
+use super::{DeclaredEvidence, FileScan};
 use crate::bdd::{effective_tags, scenario_label};
+use crate::lines::LineIndex;
 use crate::diag::Diagnostic;
 use crate::evidence::EvidenceKind;
 
@@ -73,7 +74,7 @@ impl Scanner<'_, '_> {
             ids,
             test: scenario_label(feature, scenario),
             file: self.file.to_owned(),
-            line: self.lines.line(scenario.span.start),
+            line: self.lines.line_u32(scenario.span.start),
             kind: EvidenceKind::Bdd,
         });
     }
@@ -109,12 +110,12 @@ impl Scanner<'_, '_> {
     /// keyword (between tags only comments and blank lines may appear), so look there; fall
     /// back to the keyword's line.
     fn tag_line(&self, tag: &str, keyword: usize) -> u32 {
-        let keyword_line = self.lines.line(keyword);
+        let keyword_line = self.lines.line_u32(keyword);
         let wanted = format!("@{tag}");
         let mut line = keyword_line;
         while line > 1 {
             line -= 1;
-            let text = self.lines.text(self.source, line).trim();
+            let text = self.lines.text(self.source, line as usize).trim();
             if text.split_whitespace().any(|word| word == wanted) {
                 return line;
             }

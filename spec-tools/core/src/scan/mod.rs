@@ -277,40 +277,6 @@ fn ambiguous_keys(evidence: &[DeclaredEvidence]) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Byte offsets → 1-based lines, and the text of a line.
-#[derive(Debug)]
-struct LineIndex {
-    /// Byte offset where each line starts.
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(source: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
-        Self { starts }
-    }
-
-    /// The line holding byte `offset`.
-    fn line(&self, offset: usize) -> u32 {
-        let line = self.starts.partition_point(|&start| start <= offset);
-        u32::try_from(line).unwrap_or(u32::MAX)
-    }
-
-    /// The text of 1-based `line` without its line break (empty past the end).
-    fn text<'s>(&self, source: &'s str, line: u32) -> &'s str {
-        let index = line as usize;
-        let Some(&start) = index.checked_sub(1).and_then(|i| self.starts.get(i)) else {
-            return "";
-        };
-        let end = self.starts.get(index).map_or(source.len(), |&next| next);
-        source
-            .get(start..end)
-            .unwrap_or("")
-            .trim_end_matches(['\n', '\r'])
-    }
-}
-
 /// Counts of what a scan found, for summaries.
 impl Scan {
     /// Declared evidence per kind, in [`EvidenceKind`] order, kinds with none left out.
@@ -354,21 +320,6 @@ mod tests {
             ids: IdPattern::new("REQ-[0-9]{3}").unwrap(),
             known: ["REQ-001", "REQ-002"].map(str::to_owned).into(),
         }
-    }
-
-    #[test]
-    fn line_index_maps_offsets_and_lines() {
-        let source = "ab\ncd\r\n\nlast";
-        let index = LineIndex::new(source);
-        assert_eq!(index.line(0), 1);
-        assert_eq!(index.line(2), 1);
-        assert_eq!(index.line(3), 2);
-        assert_eq!(index.line(source.len()), 4);
-        assert_eq!(index.text(source, 2), "cd");
-        assert_eq!(index.text(source, 3), "");
-        assert_eq!(index.text(source, 4), "last");
-        assert_eq!(index.text(source, 0), "");
-        assert_eq!(index.text(source, 9), "");
     }
 
     #[test]

@@ -17,8 +17,9 @@ use std::ops::Range;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Parser, Tag, TagEnd};
 
-use crate::extract::{LineIndex, markdown_options};
-use crate::slug::Slugger;
+use crate::lines::LineIndex;
+use crate::markdown::slug::Slugger;
+use crate::markdown::{self, HeadingText};
 
 /// A requirement to mark in a spec: it is defined by the block starting on its line.
 #[derive(Debug, Clone)]
@@ -122,22 +123,13 @@ fn badge(mark: &Mark) -> String {
     )
 }
 
-/// The heading's text as the extract stage sees it for its slug: text and code, no image
-/// descriptions, no raw HTML, line breaks as `\n`.
+/// The heading's text as the extract stage sees it for its anchor ([`HeadingText`]).
 fn heading_text(events: &[(Event<'_>, Range<usize>)]) -> String {
-    let mut text = String::new();
-    let mut image_depth = 0usize;
+    let mut text = HeadingText::new();
     for (event, _) in events {
-        match event {
-            Event::Start(Tag::Image { .. }) => image_depth += 1,
-            Event::End(TagEnd::Image) => image_depth = image_depth.saturating_sub(1),
-            Event::Text(t) if image_depth == 0 => text.push_str(t),
-            Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => text.push_str(t),
-            Event::SoftBreak | Event::HardBreak => text.push('\n'),
-            _ => {}
-        }
+        text.event(event);
     }
-    text
+    text.into_text()
 }
 
 /// Renders one spec. `marks` maps a line to the requirement whose block starts there.
@@ -147,7 +139,7 @@ pub(crate) fn render_spec(
     links: &LinkContext<'_>,
 ) -> RenderedSpec {
     let lines = LineIndex::new(source);
-    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(source, markdown_options())
+    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(source, markdown::options())
         .into_offset_iter()
         .collect();
     let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len() + marks.len() * 2);
