@@ -15,7 +15,7 @@ use spectrace_core::gate::shortfalls;
 use spectrace_core::generated::{Emitted, emit};
 use spectrace_core::pipeline::{Loaded, load, report_files};
 use spectrace_core::render::{Format, to_text};
-use spectrace_core::report::{compliance_schema, level_label};
+use spectrace_core::report::compliance_schema;
 
 use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};
 
@@ -143,7 +143,7 @@ pub fn check(common: &CommonArgs) -> ExitCode {
             "{}:{}: {} {} is {} (the gate demands {}): {}",
             s.spec,
             s.line,
-            level_label(s.level),
+            s.level.label(),
             s.id,
             s.status,
             s.demand,

@@ -49,6 +49,16 @@ impl Level {
             Level::Info => "info",
         }
     }
+
+    /// How reports show the level: RFC 2119 levels in capitals, `info` as is.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::May => "MAY",
+            Level::Info => "info",
+        }
+    }
 }
 
 impl fmt::Display for Level {

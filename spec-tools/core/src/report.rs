@@ -19,27 +19,6 @@ use crate::model::RequirementIndex;
 /// The `COMPLIANCE.md` template.
 pub const COMPLIANCE_TEMPLATE: &str = include_str!("../templates/compliance.md.j2");
 
-/// How a level is written in reports: RFC 2119 levels in capitals.
-pub fn level_label(level: Level) -> &'static str {
-    match level {
-        Level::Must => "MUST",
-        Level::Should => "SHOULD",
-        Level::May => "MAY",
-        Level::Info => "info",
-    }
-}
-
-/// The icon shown before a status in Markdown.
-pub fn status_icon(status: Status) -> &'static str {
-    match status {
-        Status::Verified => "✅",
-        Status::Unverified => "⚠️",
-        Status::Suspect => "🔶",
-        Status::Uncovered => "⬜",
-        Status::Failing => "❌",
-    }
-}
-
 /// Makes text safe inside one Markdown table cell: one line, pipes escaped.
 pub fn table_cell(text: &str) -> String {
     text.split_whitespace()
@@ -115,7 +94,7 @@ fn total_rows(model: &ComplianceModel) -> Vec<TotalRow> {
     };
     let mut rows: Vec<TotalRow> = Level::ALL
         .iter()
-        .map(|&level| row(level_label(level), Some(level)))
+        .map(|&level| row(level.label(), Some(level)))
         .filter(|r| r.total > 0)
         .collect();
     rows.push(row("all", None));
@@ -137,10 +116,10 @@ fn requirement_view(r: &RequirementStatus) -> RequirementView {
         id: r.id.clone(),
         spec: r.spec.clone(),
         anchor: r.anchor.clone(),
-        level: level_label(r.level),
+        level: r.level.label(),
         title: r.title.clone(),
         status: r.status,
-        status_icon: status_icon(r.status),
+        status_icon: r.status.icon(),
         evidence: r
             .evidence
             .iter()
@@ -153,10 +132,7 @@ fn requirement_view(r: &RequirementStatus) -> RequirementView {
                 name: evidence_name(&e.test, e.kind),
                 file: e.file.clone(),
                 line: e.line,
-                kind: serde_json::to_value(e.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                kind: e.kind.as_str().to_owned(),
             })
             .collect(),
     }
@@ -216,7 +192,7 @@ pub fn compliance_markdown(
             statuses => Value::from(Serde(
                 Status::ALL
                     .iter()
-                    .map(|&s| StatusHeader { name: s.as_str(), icon: status_icon(s) })
+                    .map(|&s| StatusHeader { name: s.as_str(), icon: s.icon() })
                     .collect::<Vec<_>>()
             )),
             totals => Value::from(Serde(total_rows(model))),
@@ -302,7 +278,7 @@ pub fn junit_xml(model: &ComplianceModel, policy: &GateConfig) -> String {
             if failed(r) {
                 out.push_str(&format!(
                     ">\n      <failure message=\"{} {} is {}\">{}</failure>\n    </testcase>\n",
-                    level_label(r.level),
+                    r.level.label(),
                     xml(&r.id),
                     r.status,
                     xml(&detail)

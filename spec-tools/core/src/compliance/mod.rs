@@ -84,6 +84,17 @@ impl Status {
         }
     }
 
+    /// The icon shown before the status in Markdown (COMPLIANCE.md, `spectrace diff`).
+    pub fn icon(self) -> &'static str {
+        match self {
+            Status::Verified => "✅",
+            Status::Unverified => "⚠️",
+            Status::Suspect => "🔶",
+            Status::Uncovered => "⬜",
+            Status::Failing => "❌",
+        }
+    }
+
     /// True when `self` is worse than `before` (a regression in `spectrace diff`).
     pub fn is_worse_than(self, before: Status) -> bool {
         self > before
@@ -108,6 +119,17 @@ pub enum RunOutcome {
     Failed,
     /// It is declared but did not run.
     NotRun,
+}
+
+impl RunOutcome {
+    /// The name used in compliance.json and on the site (`passed`, `failed`, `not-run`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Passed => "passed",
+            RunOutcome::Failed => "failed",
+            RunOutcome::NotRun => "not-run",
+        }
+    }
 }
 
 /// The whole model, as written to `compliance.json`.

@@ -258,3 +258,17 @@ fn statuses_are_ranked_best_to_worst() {
     }
     assert!(!Status::Suspect.is_worse_than(Status::Suspect));
 }
+
+#[test]
+fn names_in_reports_are_the_serialized_names() {
+    for status in Status::ALL {
+        assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+    }
+    for outcome in [RunOutcome::Passed, RunOutcome::Failed, RunOutcome::NotRun] {
+        assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+    }
+    for level in Level::ALL {
+        assert_eq!(serde_json::to_value(level).unwrap(), level.as_str());
+        assert_eq!(level.label().to_lowercase(), level.as_str());
+    }
+}

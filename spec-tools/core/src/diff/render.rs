@@ -5,7 +5,6 @@
 
 use super::{Entry, RequirementDiff, WordChange, WordOp};
 use crate::compliance::Status;
-use crate::report::{level_label, status_icon};
 
 /// Escapes text for Markdown, on one line: whitespace runs collapse to one space and every
 /// ASCII punctuation character that Markdown could read as syntax gets a backslash (which
@@ -67,7 +66,7 @@ fn code(text: &str) -> String {
 
 fn status_cell(status: Option<Status>) -> String {
     match status {
-        Some(s) => format!("{} {s}", status_icon(s)),
+        Some(s) => format!("{} {s}", s.icon()),
         None => "—".to_owned(),
     }
 }
@@ -135,7 +134,7 @@ fn entry_table(out: &mut String, entries: &[Entry], status_header: &str) {
         entries.iter().map(|e| {
             vec![
                 escape(&e.id),
-                level_label(e.level).to_owned(),
+                e.level.label().to_owned(),
                 escape(&e.title),
                 location(&e.spec, e.line),
                 status_cell(e.status),
@@ -209,8 +208,8 @@ pub fn markdown(diff: &RequirementDiff) -> String {
                     escape(&l.id),
                     escape(&l.title),
                     location(&l.spec, l.line),
-                    level_label(l.before).to_owned(),
-                    level_label(l.after).to_owned(),
+                    l.before.label().to_owned(),
+                    l.after.label().to_owned(),
                 ]
             }),
         );
@@ -224,7 +223,7 @@ pub fn markdown(diff: &RequirementDiff) -> String {
                 let worse = if s.regression { " (worse)" } else { "" };
                 vec![
                     escape(&s.id),
-                    level_label(s.level).to_owned(),
+                    s.level.label().to_owned(),
                     escape(&s.title),
                     location(&s.spec, s.line),
                     status_cell(Some(s.before)),

@@ -89,7 +89,11 @@ pub fn headings(source: &str) -> Vec<Heading> {
     for (event, range) in Parser::new_ext(source, options()).into_offset_iter() {
         match &event {
             Event::Start(Tag::Heading { level, .. }) => {
-                open = Some((level_number(*level), lines.line(range.start), HeadingText::new()));
+                open = Some((
+                    level_number(*level),
+                    lines.line(range.start),
+                    HeadingText::new(),
+                ));
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((level, line, text)) = open.take() {

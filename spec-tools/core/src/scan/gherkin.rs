@@ -14,9 +14,9 @@ use gherkin::{Feature, GherkinEnv, Rule, Scenario};
 use super::ids::{IdRules, TagClass, sort_ids};
 use super::{DeclaredEvidence, FileScan};
 use crate::bdd::{effective_tags, scenario_label};
-use crate::lines::LineIndex;
 use crate::diag::Diagnostic;
 use crate::evidence::EvidenceKind;
+use crate::lines::LineIndex;
 
 /// Scans one feature file.
 pub(crate) fn scan_feature(file: &str, source: &str, rules: &IdRules<'_>) -> FileScan {

@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::pages::{SpecLink, StatusCount, enum_name, status_counts};
+use super::pages::{SpecLink, StatusCount, status_counts};
 use super::{Located, gap_rank};
 use crate::compliance::{ComplianceModel, Status};
 use crate::id::natural_cmp;
 use crate::level::Level;
-use crate::report::level_label;
 
 /// How many gaps the dashboard lists; the search lists the rest.
 pub(crate) const GAPS_SHOWN: usize = 100;
@@ -98,7 +97,7 @@ pub(crate) fn dashboard(
             let counts = status_counts(model.requirements.iter().filter(|r| r.level == level));
             TotalRow {
                 level: level.as_str(),
-                label: level_label(level),
+                label: level.label(),
                 total: counts.iter().map(|c| c.count).sum(),
                 counts,
             }
@@ -198,7 +197,7 @@ pub(crate) fn dashboard(
         .map(|l| Gap {
             id: l.req.id.clone(),
             page: l.page.clone(),
-            level: level_label(l.req.level),
+            level: l.req.level.label(),
             status: l.req.status.as_str(),
             title: l.req.title.clone(),
         })
@@ -209,13 +208,13 @@ pub(crate) fn dashboard(
         .filter(|&&level| model.requirements.iter().any(|r| r.level == level))
         .map(|&level| Choice {
             value: level.as_str().to_owned(),
-            label: level_label(level).to_owned(),
+            label: level.label().to_owned(),
         })
         .collect();
     let kinds: BTreeSet<String> = model
         .requirements
         .iter()
-        .flat_map(|r| r.evidence.iter().map(|e| enum_name(e.kind)))
+        .flat_map(|r| r.evidence.iter().map(|e| e.kind.as_str().to_owned()))
         .collect();
     Dashboard {
         statuses,

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use super::Located;
 use super::dashboard::section_key;
-use super::pages::enum_name;
 
 /// One requirement in the index.
 #[derive(Debug, Serialize)]
@@ -52,7 +51,7 @@ pub(crate) fn entries<'a>(located: &'a [Located<'a>]) -> Vec<Entry<'a>> {
                 .req
                 .evidence
                 .iter()
-                .map(|e| enum_name(e.kind))
+                .map(|e| e.kind.as_str().to_owned())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),

@@ -13,8 +13,7 @@ use serde::Serialize;
 use super::Located;
 use super::dashboard::Dashboard;
 use super::markdown::escape_html;
-use crate::compliance::{Link, RequirementStatus, RunOutcome, Status};
-use crate::report::level_label;
+use crate::compliance::{Link, RequirementStatus, Status};
 
 /// The templates, by name.
 pub const TEMPLATES: [(&str, &str); 4] = [
@@ -179,22 +178,6 @@ fn links<'a>(list: &'a [Link], repo_root: Option<&str>) -> Vec<LinkView<'a>> {
         .collect()
 }
 
-/// The lower-case name of a serializable unit enum (`EvidenceKind::E2e` → `e2e`).
-pub(crate) fn enum_name(value: impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn outcome_name(outcome: RunOutcome) -> &'static str {
-    match outcome {
-        RunOutcome::Passed => "passed",
-        RunOutcome::Failed => "failed",
-        RunOutcome::NotRun => "not-run",
-    }
-}
-
 /// `req/orch-3004.html`.
 pub(crate) fn requirement_page(
     env: &Environment<'_>,
@@ -210,8 +193,8 @@ pub(crate) fn requirement_page(
             test: &e.test,
             file: &e.file,
             line: e.line,
-            kind: enum_name(e.kind),
-            outcome: outcome_name(e.outcome),
+            kind: e.kind.as_str().to_owned(),
+            outcome: e.outcome.as_str(),
             message: e.message.as_deref(),
             href: file_href(repo_root, &e.file),
         })
@@ -224,7 +207,7 @@ pub(crate) fn requirement_page(
             id => &r.id,
             title => &r.title,
             level => r.level.as_str(),
-            level_label => level_label(r.level),
+            level_label => r.level.label(),
             status => r.status.as_str(),
             spec_href => &l.spec_page,
             spec_title => spec_title,
