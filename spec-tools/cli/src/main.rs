@@ -469,7 +469,7 @@ fn output_path(args: &ExtractArgs, config: &Config) -> Option<PathBuf> {
 }
 
 fn display_path(root: &Path, path: &Path) -> String {
-    spectrace_core::requirements::relative_to(root, path)
+    spectrace_core::paths::relative_to(root, path)
 }
 
 fn summary(index: &spectrace_core::model::RequirementIndex) -> String {

@@ -10,7 +10,7 @@ use clap::Args;
 use spectrace_core::config::Config;
 use spectrace_core::diag::Diagnostic;
 use spectrace_core::fsio::{replace_dir, write_tree_reusing};
-use spectrace_core::requirements::relative_to;
+use spectrace_core::paths::relative_to;
 use spectrace_core::site::{MARKER, SiteOptions, SpecSource, build, parse_model, spec_paths};
 
 use super::fail;

@@ -36,6 +36,7 @@ pub mod level;
 pub mod lines;
 pub mod markdown;
 pub mod model;
+pub mod paths;
 pub mod pipeline;
 pub mod render;
 pub mod report;

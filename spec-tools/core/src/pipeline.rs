@@ -12,8 +12,9 @@ use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::id::IdPattern;
 use crate::model::RequirementIndex;
+use crate::paths::{GlobKey, Selector, relative_to};
 use crate::report;
-use crate::requirements::{ExtractOptions, extract, relative_to};
+use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
 use crate::scan::{Scan, ScanOptions, scan};
 
@@ -66,9 +67,17 @@ pub fn load(
     let mut run = read_run(&run_dir, &relative_to(root, &run_dir))?;
     warnings.extend(run.warnings.iter().cloned());
     // Tests in excluded files are not evidence (spec-tools' own tests use fixture IDs).
-    let excluded = exclude_patterns(&config.evidence.exclude)?;
-    run.records
-        .retain(|r| !excluded.iter().any(|p| p.matches(&r.file)));
+    let excluded = Selector::<()>::new(
+        &[],
+        &[(
+            GlobKey {
+                section: "evidence",
+                key: "exclude",
+            },
+            &config.evidence.exclude,
+        )],
+    )?;
+    run.records.retain(|r| !excluded.excludes(&r.file));
     let unknown: Vec<Diagnostic> = compliance::unknown_record_ids(&index, &run.records)
         .into_iter()
         .map(|(record, id)| {
@@ -105,22 +114,6 @@ pub fn read_reviewed(root: &Path, path: &str) -> Result<Reviewed, Diagnostic> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Reviewed::new()),
         Err(e) => Err(Diagnostic::error(path, None, format!("cannot read: {e}"))),
     }
-}
-
-/// The `[evidence] exclude` globs.
-fn exclude_patterns(globs: &[String]) -> Result<Vec<glob::Pattern>, Vec<Diagnostic>> {
-    globs
-        .iter()
-        .map(|g| {
-            glob::Pattern::new(g).map_err(|e| {
-                vec![Diagnostic::error(
-                    "spectrace.toml",
-                    None,
-                    format!("evidence.exclude: bad glob `{g}`: {e}"),
-                )]
-            })
-        })
-        .collect()
 }
 
 /// One file `report` writes.

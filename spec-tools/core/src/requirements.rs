@@ -11,6 +11,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::extract::{ParsedSpec, parse_spec};
 use crate::id::{IdPattern, natural_cmp};
 use crate::model::{RequirementIndex, SCHEMA_VERSION, SpecSummary};
+use crate::paths::{GlobKey, Selector};
 
 /// What the stage needs to know.
 #[derive(Debug, Clone)]
@@ -165,18 +166,11 @@ pub fn find_specs(
     root: &Path,
     include: &[String],
 ) -> Result<Vec<(String, PathBuf)>, Vec<Diagnostic>> {
-    let found = matching_files(
-        root,
-        include,
-        |_| true,
-        |pattern, e| {
-            Diagnostic::error(
-                "spectrace.toml",
-                None,
-                format!("invalid spec glob `{pattern}`: {e}"),
-            )
-        },
-    )?;
+    let key = GlobKey {
+        section: "specs",
+        key: "include",
+    };
+    let found = Selector::new(&[((), key, include)], &[])?.select(root)?;
     if found.is_empty() {
         return Err(vec![Diagnostic::error(
             root.display().to_string(),
@@ -184,69 +178,7 @@ pub fn find_specs(
             format!("no spec file matches {}", include.join(", ")),
         )]);
     }
-    Ok(found)
-}
-
-/// Every file under `root` that one of the `globs` (relative to the root) matches and `keep`
-/// accepts (given its path relative to the root, `/`-separated), as (relative path, full
-/// path), sorted and without duplicates. Directories are skipped; a file that cannot be read
-/// is reported when it is read. Errors: every invalid glob (as `invalid_glob` describes it)
-/// and every entry the walk could not read, unless `keep` rejects its path.
-pub fn matching_files(
-    root: &Path,
-    globs: &[String],
-    keep: impl Fn(&str) -> bool,
-    invalid_glob: impl Fn(&str, &glob::PatternError) -> Diagnostic,
-) -> Result<Vec<(String, PathBuf)>, Vec<Diagnostic>> {
-    let escaped_root = glob::Pattern::escape(&root.to_string_lossy());
-    let mut found = BTreeMap::new();
-    let mut errors = Vec::new();
-    for pattern in globs {
-        let paths = match glob::glob(&format!("{escaped_root}/{pattern}")) {
-            Ok(paths) => paths,
-            Err(e) => {
-                errors.push(invalid_glob(pattern, &e));
-                continue;
-            }
-        };
-        for entry in paths {
-            match entry {
-                Ok(path) if path.is_dir() => {}
-                Ok(path) => {
-                    let relative = relative_to(root, &path);
-                    if keep(&relative) {
-                        found.insert(relative, path);
-                    }
-                }
-                Err(e) => {
-                    let relative = relative_to(root, e.path());
-                    if keep(&relative) {
-                        errors.push(Diagnostic::error(
-                            relative,
-                            None,
-                            format!("cannot read: {}", e.error()),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(found.into_iter().collect())
-    } else {
-        Err(errors)
-    }
-}
-
-/// `path` relative to `root`, with `/` separators; `path` itself when it is not under `root`.
-pub fn relative_to(root: &Path, path: &Path) -> String {
-    let relative = path.strip_prefix(root).unwrap_or(path);
-    let parts: Vec<_> = relative
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    parts.join("/")
+    Ok(found.into_iter().map(|f| (f.relative, f.path)).collect())
 }
 
 fn file_name(relative: &str) -> String {

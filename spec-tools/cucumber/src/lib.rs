@@ -36,7 +36,7 @@
 //!   step that failed and why, or saying that no `Then` step ran.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cucumber::event::{self, Source, StepError};
 use cucumber::gherkin::{self, StepType};
@@ -45,6 +45,7 @@ use spectrace::evidence::{EvidenceKind, EvidenceRecord, Outcome, append_record, 
 use spectrace_core::bdd::{effective_tags, scenario_label};
 use spectrace_core::config::Config;
 use spectrace_core::id::{IdPattern, natural_cmp};
+use spectrace_core::paths::relative_to;
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,27 +171,6 @@ pub fn keyword_line(scenario: &gherkin::Scenario, outlines: &HashMap<usize, usiz
         .unwrap_or(scenario.position.line)
 }
 
-/// `path` relative to `root`, `/`-separated; unchanged (but `/`-separated) when it is not
-/// under `root`.
-pub fn relative_path(path: &Path, root: &Path) -> String {
-    let relative = path
-        .strip_prefix(root)
-        .ok()
-        .map(Path::to_path_buf)
-        .or_else(|| {
-            let (path, root) = (path.canonicalize().ok()?, root.canonicalize().ok()?);
-            path.strip_prefix(root).ok().map(Path::to_path_buf)
-        });
-    match relative {
-        Some(relative) => relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/"),
-        None => path.to_string_lossy().replace('\\', "/"),
-    }
-}
-
 /// Where a scenario is declared: the facts a record needs besides the run.
 #[derive(Debug, Clone, Copy)]
 pub struct Declared<'a> {
@@ -292,7 +272,7 @@ impl Recorder {
         let file = feature
             .path
             .as_deref()
-            .map(|p| relative_path(p, &self.root))
+            .map(|p| relative_to(&self.root, p))
             .unwrap_or_default();
         let line = keyword_line(scenario, &self.outlines_of(feature.path.as_ref()));
         let declared = Declared {
@@ -776,19 +756,6 @@ Feature: Queues
         assert_eq!(
             records[0].message.as_deref(),
             Some("step `Then it is refused` (:10) failed: expected 429, got 202")
-        );
-    }
-
-    #[test]
-    fn relative_paths_use_slashes() {
-        let root = Path::new("/ws");
-        assert_eq!(
-            relative_path(Path::new("/ws/features/a/b.feature"), root),
-            "features/a/b.feature"
-        );
-        assert_eq!(
-            relative_path(Path::new("/elsewhere/c.feature"), root),
-            "/elsewhere/c.feature"
         );
     }
 }

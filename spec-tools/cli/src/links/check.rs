@@ -25,7 +25,7 @@ use lychee_lib::{
 };
 use serde::Serialize;
 use spectrace_core::diag::Diagnostic;
-use spectrace_core::requirements::relative_to;
+use spectrace_core::paths::relative_to;
 
 use super::anchors::{check_line_fragment, check_markdown_fragment, line_count, markdown_anchors};
 use super::resolve::{SourceKind, Target, resolve};

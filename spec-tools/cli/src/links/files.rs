@@ -5,53 +5,30 @@
 use std::path::{Path, PathBuf};
 
 use spectrace_core::diag::Diagnostic;
-use spectrace_core::requirements::matching_files;
+use spectrace_core::paths::{GlobKey, Selector};
 
-/// Every file matching `include` and no `exclude` glob, as (path relative to the root with `/`
-/// separators, full path), sorted, without duplicates.
+/// Every file matching `include` and no `exclude` glob, never under a `target/` directory, as
+/// (path relative to the root with `/` separators, full path), sorted, without duplicates.
 pub fn find_files(
     root: &Path,
     include: &[String],
     exclude: &[String],
 ) -> Result<Vec<(String, PathBuf)>, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    let excludes: Vec<glob::Pattern> = exclude
-        .iter()
-        .filter_map(|pattern| match glob::Pattern::new(pattern) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                errors.push(bad_glob("exclude", pattern, &e.to_string()));
-                None
-            }
-        })
-        .collect();
-    let found = matching_files(
-        root,
-        include,
-        |relative| !is_excluded(relative, &excludes),
-        |pattern, e| bad_glob("include", pattern, &e.to_string()),
-    );
-    match found {
-        Ok(found) if errors.is_empty() => Ok(found),
-        Ok(_) => Err(errors),
-        Err(more) => {
-            errors.extend(more);
-            Err(errors)
-        }
-    }
-}
-
-fn bad_glob(key: &str, pattern: &str, error: &str) -> Diagnostic {
-    Diagnostic::error(
-        spectrace_core::config::CONFIG_FILE,
-        None,
-        format!("invalid glob in links.{key} `{pattern}`: {error}"),
-    )
-}
-
-/// Under a `target/` directory (Cargo's output, never scanned) or matched by an exclude glob.
-fn is_excluded(relative: &str, excludes: &[glob::Pattern]) -> bool {
-    relative.split('/').any(|part| part == "target") || excludes.iter().any(|p| p.matches(relative))
+    let key = |key| GlobKey {
+        section: "links",
+        key,
+    };
+    // Cargo's output is never read, wherever it is.
+    let target = ["**/target/**".to_owned()];
+    let selector = Selector::new(
+        &[((), key("include"), include)],
+        &[(key("exclude"), exclude), (key("exclude"), &target)],
+    )?;
+    Ok(selector
+        .select(root)?
+        .into_iter()
+        .map(|f| (f.relative, f.path))
+        .collect())
 }
 
 #[cfg(test)]
@@ -111,7 +88,7 @@ mod tests {
         let errors = find_files(dir.path(), &["a/***".to_owned()], &["[".to_owned()]).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(errors.len(), 2, "{text:?}");
-        assert!(text[0].contains("links.exclude `[`"), "{text:?}");
-        assert!(text[1].contains("links.include `a/***`"), "{text:?}");
+        assert!(text[0].contains("`a/***` in [links] include"), "{text:?}");
+        assert!(text[1].contains("`[` in [links] exclude"), "{text:?}");
     }
 }

@@ -107,7 +107,7 @@ fn named_files(
     for name in names {
         let path = root.join(name);
         if path.is_file() {
-            found.insert(spectrace_core::requirements::relative_to(root, &path), path);
+            found.insert(spectrace_core::paths::relative_to(root, &path), path);
         } else {
             errors.push(Diagnostic::error(name.clone(), None, "no such file"));
         }
