@@ -5,7 +5,7 @@
 //! trigger a build of their own.
 //!
 //! The gates that run tests (`test`, `haiku-cpu`, `determinism`) record evidence into
-//! `reports/run/` (emptied first); `compliance` then checks that the committed reports match
+//! `outputs.run_dir` of spectrace.toml (emptied first); `compliance` then checks that the committed reports match
 //! this run (`spectrace report --check`) and applies the gate (`spectrace check`); `site`
 //! builds the site from those reports and checks it in headless Chromium ([`crate::site`]);
 //! `links` then checks links and `#fragments` offline (`spectrace links`), the site's included.
@@ -99,18 +99,15 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
     ]
 }
 
-/// Where the test gates record evidence (`outputs.run_dir` of spectrace.toml).
-pub const RUN_DIR: &str = "reports/run";
-
-/// `command` with evidence recording on (see [`RUN_DIR`]).
+/// `command` with evidence recording on, into `outputs.run_dir` of spectrace.toml.
 fn recording(workspace: &Workspace, mut command: std::process::Command) -> std::process::Command {
-    command.env("SPECTRACE_EVIDENCE_DIR", workspace.root.join(RUN_DIR));
+    command.env("SPECTRACE_EVIDENCE_DIR", workspace.run_dir());
     command
 }
 
 /// Removes the evidence files of an earlier run, so that the report judges this run only.
 pub fn clear_run_dir(workspace: &Workspace) -> std::io::Result<()> {
-    let dir = workspace.root.join(RUN_DIR);
+    let dir = workspace.run_dir();
     std::fs::create_dir_all(&dir)?;
     for entry in std::fs::read_dir(&dir)? {
         let path = entry?.path();
@@ -163,7 +160,7 @@ pub fn list(workspace: &Workspace) {
 /// `cargo xtask ci`: exit 0 when every gate passed, 1 at the first failure.
 pub fn run(workspace: &Workspace) -> ExitCode {
     if let Err(e) = clear_run_dir(workspace) {
-        eprintln!("xtask ci: cannot empty {RUN_DIR}: {e}");
+        eprintln!("xtask ci: cannot empty {}: {e}", workspace.outputs.run_dir);
         return ExitCode::FAILURE;
     }
     if gates::run("ci", gates(workspace), workspace) {
@@ -179,7 +176,7 @@ mod tests {
 
     #[test]
     fn gates_run_in_the_documented_order() {
-        let workspace = Workspace::locate();
+        let workspace = Workspace::locate().unwrap();
         let names: Vec<String> = gates(&workspace).into_iter().map(|g| g.name).collect();
         assert_eq!(
             names,
@@ -201,7 +198,7 @@ mod tests {
 
     #[test]
     fn generated_runs_every_generator_in_check_mode() {
-        let workspace = Workspace::locate();
+        let workspace = Workspace::locate().unwrap();
         let all = gates(&workspace);
         let generated = all.iter().find(|g| g.name == "generated");
         let commands = generated.map(|g| g.commands.as_slice()).unwrap_or_default();

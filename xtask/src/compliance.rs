@@ -33,8 +33,14 @@ pub fn run(workspace: &Workspace) -> ExitCode {
         workspace.root.join("COMPLIANCE.md").display()
     );
     if built.is_ok() {
-        let index = workspace.root.join(SITE_INDEX);
-        println!("site: {SITE_INDEX}  ({})", file_url(&index));
+        let shown = format!(
+            "{}/index.html",
+            workspace.outputs.site.trim_end_matches('/')
+        );
+        println!(
+            "site: {shown}  ({})",
+            file_url(&workspace.root.join(&shown))
+        );
     }
     match (verified, gate, built) {
         (Ok(()), Ok(()), Ok(())) => ExitCode::SUCCESS,
@@ -52,10 +58,6 @@ pub fn run(workspace: &Workspace) -> ExitCode {
         }
     }
 }
-
-/// The site's front page, relative to the repository root (`outputs.site` of this
-/// repository's spectrace.toml is the default, `site/out`).
-const SITE_INDEX: &str = "site/out/index.html";
 
 /// A `file://` URL for an absolute path, with the characters a URL cannot hold percent-encoded.
 fn file_url(path: &std::path::Path) -> String {

@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn stops_at_the_first_failing_gate() {
-        let workspace = Workspace::locate();
+        let workspace = Workspace::locate().unwrap();
         let marker = std::env::temp_dir().join(format!("xtask-gates-{}", std::process::id()));
         let _ = std::fs::remove_file(&marker);
         let touch = sh(&format!("touch '{}'", marker.display()));
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn passes_when_every_command_of_every_gate_passes() {
-        let workspace = Workspace::locate();
+        let workspace = Workspace::locate().unwrap();
         let gates = vec![
             Gate::single("one", sh("exit 0")),
             Gate {

@@ -25,6 +25,7 @@ mod compliance;
 mod engine;
 mod gates;
 mod generators;
+mod outputs;
 mod process;
 mod regen;
 mod rss;
@@ -45,7 +46,13 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(error) => return usage_error(&error),
     };
-    let workspace = Workspace::locate();
+    let workspace = match Workspace::locate() {
+        Ok(workspace) => workspace,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
     match command {
         Command::Help => {
             print!("{}", cli::USAGE);

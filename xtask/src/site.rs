@@ -6,7 +6,8 @@
 //! or the lock changed — nothing is written into the source tree), then
 //! `target/debug/spectrace site`, then `node site/tests/browser.cjs`, which loads the built
 //! site from `file://` in headless Chromium (playwright-core) and saves the dashboard's
-//! screenshots into `reports/run/`.
+//! screenshots into `outputs.run_dir`; the site is built into `outputs.site` (both from
+//! spectrace.toml).
 //!
 //! In `cargo xtask ci` the `test` gate has built `target/debug/spectrace`; `ci:site` alone
 //! builds it first the same way (`cargo test --workspace --no-run`).
@@ -15,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use crate::apt;
-use crate::ci::RUN_DIR;
 use crate::gates::{self, Gate};
 use crate::process::run_streaming;
 use crate::workspace::Workspace;
@@ -28,8 +28,6 @@ pub const SCRIPT: &str = "site/tests/browser.cjs";
 const PACKAGE_DIR: &str = "site/tests";
 /// Where `npm ci` installs, under the target directory.
 const INSTALL_DIR: &str = "site-tests";
-/// The built site, relative to the workspace root.
-pub const SITE_DIR: &str = "site/out";
 
 /// The gate's commands: set-up, site build, browser test.
 pub fn commands(workspace: &Workspace) -> Vec<Command> {
@@ -44,9 +42,9 @@ pub fn commands(workspace: &Workspace) -> Vec<Command> {
                 "--modules".as_ref(),
                 relative(workspace, &modules).as_os_str(),
                 "--site".as_ref(),
-                SITE_DIR.as_ref(),
+                workspace.outputs.site.as_ref(),
                 "--screenshots".as_ref(),
-                RUN_DIR.as_ref(),
+                workspace.outputs.run_dir.as_ref(),
             ],
         ),
     ]
@@ -165,7 +163,7 @@ mod tests {
 
     #[test]
     fn the_gate_sets_up_builds_the_site_then_runs_the_browser_test() {
-        let workspace = Workspace::locate();
+        let workspace = Workspace::locate().unwrap();
         let lines: Vec<String> = commands(&workspace)
             .iter()
             .map(|c| workspace.display(c))
@@ -200,7 +198,7 @@ mod tests {
 
     #[test]
     fn the_script_is_pinned_to_an_exact_playwright_core() {
-        let workspace = Workspace::locate();
+        let workspace = Workspace::locate().unwrap();
         let manifest =
             std::fs::read_to_string(workspace.root.join(PACKAGE_DIR).join("package.json")).unwrap();
         let line = manifest

@@ -6,6 +6,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::outputs::{self, Outputs};
+
 /// The workspace this xtask belongs to.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -13,14 +15,16 @@ pub struct Workspace {
     pub root: PathBuf,
     /// The cargo target directory: `$CARGO_TARGET_DIR` if set, else `<root>/target`.
     pub target: PathBuf,
+    /// The output paths of `spectrace.toml` that xtask shares with spectrace.
+    pub outputs: Outputs,
     /// The cargo that runs us (`$CARGO`, set by `cargo run`), else `cargo` from the PATH.
     cargo: OsString,
 }
 
 impl Workspace {
     /// Finds the workspace from where this package was compiled, so the tool works from any
-    /// current directory.
-    pub fn locate() -> Self {
+    /// current directory, and reads its `spectrace.toml`.
+    pub fn locate() -> Result<Self, String> {
         let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         let root = manifest_dir
             .parent()
@@ -31,11 +35,18 @@ impl Workspace {
             None => root.join("target"),
         };
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-        Self {
+        let outputs = outputs::read(&root)?;
+        Ok(Self {
             root,
             target,
+            outputs,
             cargo,
-        }
+        })
+    }
+
+    /// `outputs.run_dir` under the root.
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join(&self.outputs.run_dir)
     }
 
     /// `cargo <args>`, run from the workspace root.
@@ -106,6 +117,10 @@ mod tests {
         let ws = Workspace {
             root: PathBuf::from("/repo"),
             target: PathBuf::from("/repo/target"),
+            outputs: Outputs {
+                run_dir: "reports/run".into(),
+                site: "site/out".into(),
+            },
             cargo: OsString::from("/home/me/.cargo/bin/cargo"),
         };
         let cargo = ws.cargo(["fmt", "--all", "--", "--check"]);
