@@ -1,4 +1,4 @@
-//! Code generation from the contracts (BRIEF §8–9).
+//! Code generation from the contracts (`contracts/openapi`, the configuration types).
 //!
 //! - [`openapi_outputs`]: both OpenAPI documents → `contracts/api-types/src/generated.rs` (one
 //!   Rust type per component schema, through typify as progenitor drives it) and

@@ -1,4 +1,4 @@
-//! Pure logic of the reference orchestrator (BRIEF §8): no I/O, no clock, no async runtime.
+//! Pure logic of the reference orchestrator: no I/O, no clock, no async runtime.
 //! Time is passed in as milliseconds; identifiers are plain keys chosen by the caller.
 //!
 //! - [`queue`]: one pool's bounded FIFOs per priority, full policies, dispatch order and

@@ -1,4 +1,5 @@
-//! Extraction: one Markdown spec in, the requirements it defines out (BRIEF §3).
+//! Extraction: one Markdown spec in, the requirements it defines out. The grammar is the
+//! one CONTRIBUTING.md states under "Writing a requirement".
 //!
 //! The spec is parsed with pulldown-cmark; nothing here looks at raw lines except to turn byte
 //! offsets into line numbers. A requirement is defined by one block — a paragraph (also inside

@@ -1,4 +1,4 @@
-//! The gate (BRIEF §5): which requirements fall short of what `[gate]` in `spectrace.toml`
+//! The gate: which requirements fall short of what `[gate]` in `spectrace.toml`
 //! demands of their level. Pure; `spectrace check` adds the input checks (IDs, evidence naming
 //! unknown requirements, stale generated files) and the exit code.
 

@@ -1,4 +1,4 @@
-//! The pipeline of BRIEF §2 wired together for the `report`, `check` and `verify` commands:
+//! The pipeline (ARCHITECTURE.md, "Bird's-eye view") wired together for the `report`, `check` and `verify` commands:
 //! config → requirement set → declared evidence → the run's records (+ reviewed fingerprints)
 //! → compliance model → report files. Each stage is its own module; this one only calls them in order and collects
 //! their diagnostics.

@@ -1,4 +1,4 @@
-//! The reports of one run, rendered from the compliance model (BRIEF §6): `COMPLIANCE.md`
+//! The reports of one run, rendered from the compliance model: `COMPLIANCE.md`
 //! (minijinja, template `templates/compliance.md.j2` compiled in), `compliance.json` and
 //! `junit.xml` (one test case per requirement). Pure: text in, text out; every output is
 //! deterministic (no timestamps, durations or absolute paths).

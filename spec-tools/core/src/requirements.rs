@@ -1,4 +1,4 @@
-//! The extract stage: spec files in, the requirement set out (BRIEF §2, §3).
+//! The extract stage: spec files in, the requirement set out.
 //!
 //! Reads every spec matched by the include globs, parses each with [`crate::extract`], then
 //! checks the set as a whole: one definition per ID across all specs, references to IDs that

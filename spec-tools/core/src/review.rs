@@ -1,4 +1,4 @@
-//! `reports/reviewed.yaml` (issue 7 §4): per requirement, the fingerprint its evidence was last
+//! `reports/reviewed.yaml`: per requirement, the fingerprint its evidence was last
 //! reviewed against. Pure: parsing text, rendering text, and the two updates — the one
 //! `spectrace report` makes (new requirements start reviewed, removed ones are dropped, existing
 //! entries never change) and the one `spectrace review` makes (the named requirements, or all,

@@ -11,7 +11,7 @@
 //!
 //! The 30 MB target is on apparent bytes: what the site weighs when it is copied, archived or
 //! uploaded. Allocated blocks depend on the file system, not on spectrace: with one page per
-//! requirement (stable URLs, BRIEF §6) and 4 KiB blocks, 10,000 pages cannot take less than
+//! requirement (stable URLs) and 4 KiB blocks, 10,000 pages cannot take less than
 //! 41 MB however small they are. Both numbers are printed, with that floor.
 
 use std::ffi::OsString;

@@ -1,4 +1,4 @@
-//! The compliance model (BRIEF §5): for every requirement, the evidence that declares it, what
+//! The compliance model: for every requirement, the evidence that declares it, what
 //! ran, and the resulting status. Pure: it takes the requirement index, the static scan and the
 //! evidence records of one run, and does no I/O ([`records`] reads the run directory).
 //!
@@ -15,7 +15,7 @@
 //! | `uncovered` | nothing links to it |
 //! | `suspect` | the requirement was reworded since its evidence was last reviewed |
 //!
-//! **Suspect links** (issue 7 §4). `reports/reviewed.yaml` records, per requirement, the
+//! **Suspect links.** `reports/reviewed.yaml` records, per requirement, the
 //! fingerprint its evidence was last reviewed against ([`crate::review`]). When the current
 //! fingerprint differs, the evidence was written for other words and cannot be trusted as is:
 //! - `verified` and `unverified` become `suspect`;

@@ -1,4 +1,4 @@
-//! `spectrace diff <rev>` (issue 7 §3): what a change did to the requirements and their
+//! `spectrace diff <rev>`: what a change did to the requirements and their
 //! compliance, from a base (the committed `requirements/index.yaml` and
 //! `reports/compliance.json` at a git revision) to a head (the working tree's requirement set
 //! and the model `spectrace report` would build now). Pure: the CLI reads the files with git;

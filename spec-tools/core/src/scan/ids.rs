@@ -1,7 +1,7 @@
 //! Which strings are requirement IDs, and whether each one names a requirement that exists.
 //!
-//! Owns the two checks every source of declared evidence shares (BRIEF §5: evidence naming an
-//! unknown ID is always an error): an ID must match the configured pattern (else it is
+//! Owns the two checks every source of declared evidence shares (evidence naming an unknown
+//! ID is always an error, whatever the gate's policy): an ID must match the configured pattern (else it is
 //! *malformed*) and must be defined by a spec (else it is *unknown*). It also decides when a
 //! Gherkin tag that is not an ID *looks like* one of this project's IDs (`@ORCH-12`,
 //! `@orch-2002`), which is an error rather than an ignored tag.

@@ -1,5 +1,5 @@
 //! The scan stage: declared evidence, contract links and implementation links, found
-//! statically (BRIEF §2, §4).
+//! statically.
 //!
 //! Input: the `[evidence]` globs of `spectrace.toml`, the ID pattern and the IDs the specs
 //! define ([`ScanOptions`]). Output: a [`Scan`], sorted and free of anything that varies

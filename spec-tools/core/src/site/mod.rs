@@ -1,4 +1,4 @@
-//! The static compliance site (BRIEF §6, issue 7 §1): the compliance model and the spec files
+//! The static compliance site: the compliance model and the spec files
 //! it names in, the site's files (relative path, bytes) out, sorted by path. Pure: no I/O; the
 //! CLI reads `compliance.json` and the specs and writes the tree with
 //! [`crate::fsio::replace_dir`].
