@@ -67,6 +67,9 @@ pub struct EvidenceConfig {
     pub features: Vec<String>,
     /// OpenAPI documents searched for `x-req-id`.
     pub openapi: Vec<String>,
+    /// JUnit XML reports of any test runner: each test case that names a requirement is
+    /// evidence (declared and run).
+    pub junit: Vec<String>,
     /// Files left out of all of the above (e.g. fixtures that use IDs no spec defines).
     pub exclude: Vec<String>,
 }
@@ -77,6 +80,7 @@ impl Default for EvidenceConfig {
             rust: vec!["**/*.rs".to_owned()],
             features: vec!["features/**/*.feature".to_owned()],
             openapi: Vec::new(),
+            junit: Vec::new(),
             exclude: vec!["target/**".to_owned()],
         }
     }

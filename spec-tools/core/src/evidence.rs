@@ -1,12 +1,38 @@
 //! The evidence record format, owned by the `spectrace` crate that test suites depend on
-//! (`spectrace::evidence`), re-exported here so that every stage names the one type; and the
-//! JSON Schema of an evidence kind, which the record crate stays too small to derive.
+//! (`spectrace::evidence`), re-exported here so that every stage names the one type; the key
+//! that joins a declaration with its runs; and the JSON Schema of an evidence kind, which the
+//! record crate stays too small to derive.
 
 use schemars::JsonSchema;
 
 pub use spectrace::evidence::{
     EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome, append_record, evidence_dir,
 };
+
+/// What joins a declared evidence item with the records of its runs: the file and the line of
+/// a test function's name or of a scenario's keyword — for a JUnit test case, the report and
+/// the line of its `<testcase>`, plus its label, since one line of a report can hold many
+/// cases (pytest writes its whole report on one line).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EvidenceKey {
+    /// File, relative to the root.
+    pub file: String,
+    /// Line.
+    pub line: u32,
+    /// The test label, for JUnit test cases only.
+    pub case: Option<String>,
+}
+
+impl EvidenceKey {
+    /// The key of an item of `kind` named `test` at `file:line`.
+    pub fn new(file: &str, line: u32, kind: EvidenceKind, test: &str) -> Self {
+        Self {
+            file: file.to_owned(),
+            line,
+            case: (kind == EvidenceKind::Junit).then(|| test.to_owned()),
+        }
+    }
+}
 
 // The JSON Schema of [`EvidenceKind`], for `#[schemars(with = "KindSchema")]` on model fields:
 // the same names, checked against `EvidenceKind::ALL` by a unit test. Its doc comment is the

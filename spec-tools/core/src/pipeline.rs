@@ -1,5 +1,6 @@
 //! The pipeline (ARCHITECTURE.md, "Bird's-eye view") wired together for the `report`, `check` and `verify` commands:
-//! config → requirement set → declared evidence → the run's records (+ reviewed fingerprints)
+//! config → requirement set → declared evidence → the run's records (evidence files and JUnit
+//! reports; + reviewed fingerprints)
 //! → compliance model → report files. Each stage is its own module; this one only calls them in order and collects
 //! their diagnostics.
 
@@ -16,7 +17,7 @@ use crate::paths::{GlobKey, Selector, relative_to};
 use crate::report;
 use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
-use crate::scan::{Scan, ScanOptions, scan};
+use crate::scan::{Scan, ScanOptions, junit_runs, scan};
 
 /// Everything one run is judged on.
 #[derive(Debug, Clone)]
@@ -56,12 +57,13 @@ pub fn load(
     let mut warnings = extraction.warnings;
     let index = extraction.index;
     let known: BTreeSet<String> = index.requirements.iter().map(|r| r.id.clone()).collect();
-    let scanned = scan(&ScanOptions {
+    let scan_options = ScanOptions {
         root: root.to_path_buf(),
         evidence: config.evidence.clone(),
         ids,
         known,
-    })?;
+    };
+    let scanned = scan(&scan_options)?;
     warnings.extend(scanned.warnings);
     let run_dir = run_dir.map_or_else(|| root.join(&config.outputs.run_dir), Path::to_path_buf);
     let mut run = read_run(&run_dir, &relative_to(root, &run_dir))?;
@@ -78,6 +80,9 @@ pub fn load(
         )],
     )?;
     run.records.retain(|r| !excluded.excludes(&r.file));
+    // JUnit reports are both declaration (in the scan) and run.
+    run.records.extend(junit_runs(&scan_options)?);
+    run.sort();
     let unknown: Vec<Diagnostic> = compliance::unknown_record_ids(&index, &run.records)
         .into_iter()
         .map(|(record, id)| {

@@ -101,11 +101,11 @@ fn total_rows(model: &ComplianceModel) -> Vec<TotalRow> {
     rows
 }
 
-/// A short name for an evidence item: a test function's name, or a scenario's name without
-/// its feature's (the link names the feature file).
+/// A short name for an evidence item: a test function's name, a scenario's name without its
+/// feature's, a JUnit test case's name without its class (the link names the file).
 fn evidence_name(test: &str, kind: EvidenceKind) -> String {
     let short = match kind {
-        EvidenceKind::Bdd => test.split_once(": ").map(|(_, scenario)| scenario),
+        EvidenceKind::Bdd | EvidenceKind::Junit => test.split_once(": ").map(|(_, name)| name),
         _ => test.rsplit_once("::").map(|(_, name)| name),
     };
     short.unwrap_or(test).to_owned()

@@ -194,6 +194,7 @@ fn scan_declares_each_annotated_test_under_the_key_its_records_carry() {
             rust: vec!["spec-tools/core/tests/covers_attribute.rs".to_owned()],
             features: Vec::new(),
             openapi: Vec::new(),
+            junit: Vec::new(),
             exclude: Vec::new(),
         },
         ids: IdPattern::new("SPECTRACE-[0-9]{4}").unwrap(),

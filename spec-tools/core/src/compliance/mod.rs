@@ -2,8 +2,9 @@
 //! ran, and the resulting status. Pure: it takes the requirement index, the static scan and the
 //! evidence records of one run, and does no I/O ([`records`] reads the run directory).
 //!
-//! Evidence is keyed by `(file, line)`: the line of a test function's name, or of a Gherkin
-//! `Scenario`/`Scenario Outline` keyword, which is what both the scanner and the runners write.
+//! Evidence is keyed by `(file, line)` ([`EvidenceKey`]): the line of a test function's name,
+//! or of a Gherkin `Scenario`/`Scenario Outline` keyword, which is what both the scanner and the
+//! runners write; a JUnit test case adds its label to the line of its `<testcase>`.
 //! Several records under one key (a test run by two suites, the rows of a scenario outline) are
 //! one evidence item that passed only if every run passed.
 //!
@@ -36,7 +37,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{EvidenceKind, EvidenceRecord, Outcome};
+use crate::evidence::{EvidenceKey, EvidenceKind, EvidenceRecord, Outcome};
 use crate::level::Level;
 use crate::model::RequirementIndex;
 use crate::scan::Scan;
@@ -244,10 +245,10 @@ pub fn build_reviewed(
     records: &[EvidenceRecord],
     reviewed: &BTreeMap<String, String>,
 ) -> ComplianceModel {
-    let mut items: BTreeMap<(String, u32), Merged> = BTreeMap::new();
+    let mut items: BTreeMap<EvidenceKey, Merged> = BTreeMap::new();
     for declared in &scan.evidence {
         items.insert(
-            (declared.file.clone(), declared.line),
+            EvidenceKey::new(&declared.file, declared.line, declared.kind, &declared.test),
             Merged {
                 ids: declared.ids.clone(),
                 test: declared.test.clone(),
@@ -259,7 +260,12 @@ pub fn build_reviewed(
     }
     for record in records {
         let item = items
-            .entry((record.file.clone(), record.line))
+            .entry(EvidenceKey::new(
+                &record.file,
+                record.line,
+                record.kind,
+                &record.test,
+            ))
             .or_insert_with(|| Merged {
                 ids: Vec::new(),
                 test: record.test.clone(),
@@ -285,12 +291,12 @@ pub fn build_reviewed(
     }
 
     let mut by_id: BTreeMap<&str, Vec<EvidenceItem>> = BTreeMap::new();
-    for ((file, line), item) in &items {
+    for (key, item) in &items {
         for id in &item.ids {
             by_id.entry(id.as_str()).or_default().push(EvidenceItem {
                 test: item.test.clone(),
-                file: file.clone(),
-                line: *line,
+                file: key.file.clone(),
+                line: key.line,
                 kind: item.kind,
                 outcome: item.outcome,
                 message: item.message.clone(),

@@ -48,10 +48,18 @@ pub fn read_run(dir: &Path, display: &str) -> Result<Run, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    run.records.sort_by(|a, b| {
-        (&a.file, a.line, &a.test, a.outcome).cmp(&(&b.file, b.line, &b.test, b.outcome))
-    });
+    run.sort();
     Ok(run)
+}
+
+impl Run {
+    /// Sorts the records by file, line, test and outcome, so that the model never depends on
+    /// the order files were read in.
+    pub fn sort(&mut self) {
+        self.records.sort_by(|a, b| {
+            (&a.file, a.line, &a.test, a.outcome).cmp(&(&b.file, b.line, &b.test, b.outcome))
+        });
+    }
 }
 
 fn parse_into(text: &str, file: &str, run: &mut Run, errors: &mut Vec<Diagnostic>) {

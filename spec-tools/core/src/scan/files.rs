@@ -1,5 +1,7 @@
 //! Which files the scan reads: the `[evidence]` globs of `spectrace.toml` (`rust`, `features`,
-//! `openapi`), minus `exclude`, selected by one walk of the root ([`crate::paths::Selector`]).
+//! `openapi`, `junit`), minus `exclude`, selected by one walk of the root
+//! ([`crate::paths::Selector`]). A `junit` entry that names one file (no glob characters) must
+//! exist: a report that a configured suite did not write is an error, not silence.
 
 use std::path::Path;
 
@@ -16,6 +18,8 @@ pub(crate) enum SourceKind {
     Gherkin,
     /// `[evidence] openapi`.
     OpenApi,
+    /// `[evidence] junit`.
+    Junit,
 }
 
 /// One file to scan.
@@ -35,6 +39,7 @@ pub(crate) fn selector(evidence: &EvidenceConfig) -> Result<Selector<SourceKind>
             (SourceKind::Rust, key("rust"), &evidence.rust),
             (SourceKind::Gherkin, key("features"), &evidence.features),
             (SourceKind::OpenApi, key("openapi"), &evidence.openapi),
+            (SourceKind::Junit, key("junit"), &evidence.junit),
         ],
         &[(key("exclude"), &evidence.exclude)],
     )
@@ -46,5 +51,27 @@ pub(crate) fn find_sources(
     root: &Path,
     evidence: &EvidenceConfig,
 ) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
-    selector(evidence)?.select(root)
+    let missing: Vec<Diagnostic> = evidence
+        .junit
+        .iter()
+        .map(|entry| entry.trim_start_matches("./"))
+        .filter(|entry| !entry.contains(['*', '?', '[']) && !root.join(entry).is_file())
+        .map(|entry| {
+            Diagnostic::error(
+                entry,
+                None,
+                "this JUnit report (`[evidence] junit`) does not exist: run the suite that \
+                 writes it (`spectrace verify`) first",
+            )
+        })
+        .collect();
+    let selected = selector(evidence)?.select(root);
+    match (selected, missing.is_empty()) {
+        (Ok(found), true) => Ok(found),
+        (Ok(_), false) => Err(missing),
+        (Err(mut errors), _) => {
+            errors.extend(missing);
+            Err(errors)
+        }
+    }
 }

@@ -10,6 +10,8 @@
 //! - `crate_path`: the `module_path!()` a Rust file compiles to (the `test` label);
 //! - `gherkin`: scenarios and their inherited tags, with the `gherkin` crate;
 //! - `openapi`: `x-req-id` in OpenAPI YAML, with `serde-saphyr`;
+//! - `junit`: test cases of JUnit XML reports, with `quick-xml` (declared here; their runs are
+//!   [`junit_runs`]);
 //! - `ids`: malformed and unknown IDs, and tags that look like IDs;
 //! - `text`: the human listing and summary of a [`Scan`].
 //!
@@ -29,13 +31,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EvidenceConfig;
 use crate::diag::Diagnostic;
-use crate::evidence::EvidenceKind;
+use crate::evidence::{EvidenceKey, EvidenceKind, EvidenceRecord};
 use crate::id::{IdPattern, natural_cmp};
 
 mod crate_path;
 mod files;
 mod gherkin;
-mod ids;
+pub(crate) mod ids;
+mod junit;
 mod openapi;
 mod rust;
 mod text;
@@ -135,7 +138,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutput, Vec<Diagnostic>> {
         .map(|source| Job {
             module_path: match source.kind {
                 SourceKind::Rust => crate_paths.module_path(&source.relative),
-                SourceKind::Gherkin | SourceKind::OpenApi => Vec::new(),
+                SourceKind::Gherkin | SourceKind::OpenApi | SourceKind::Junit => Vec::new(),
             },
             source,
         })
@@ -226,7 +229,32 @@ fn scan_file(job: &Job, rules: &IdRules<'_>) -> FileScan {
         SourceKind::Rust => rust::scan_rust(file, &source, &job.module_path, rules),
         SourceKind::Gherkin => gherkin::scan_feature(file, &source, rules),
         SourceKind::OpenApi => openapi::scan_openapi(file, &source, rules),
+        SourceKind::Junit => junit::scan_junit(file, &source, rules),
     }
+}
+
+/// The runs that the JUnit reports of `[evidence] junit` hold: one record per test case that
+/// names a requirement and was not skipped, sorted by file and line. Errors are those the scan
+/// reports for the same files.
+pub fn junit_runs(options: &ScanOptions) -> Result<Vec<EvidenceRecord>, Vec<Diagnostic>> {
+    let sources = files::find_sources(&options.root, &options.evidence)?;
+    let rules = IdRules::new(&options.ids, &options.known);
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    for source in sources.iter().filter(|s| s.kind == SourceKind::Junit) {
+        match read(&source.relative, &source.path) {
+            Ok(text) => {
+                let report = junit::parse(&source.relative, &text, &rules);
+                errors.extend(report.diagnostics.iter().cloned());
+                records.extend(junit::records(&source.relative, &report));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if crate::diag::has_errors(&errors) {
+        return Err(errors);
+    }
+    Ok(records)
 }
 
 fn read(relative: &str, path: &std::path::Path) -> Result<String, Diagnostic> {
@@ -263,7 +291,10 @@ fn sort(scan: &mut Scan) {
 fn ambiguous_keys(evidence: &[DeclaredEvidence]) -> Vec<Diagnostic> {
     evidence
         .windows(2)
-        .filter(|pair| pair[0].file == pair[1].file && pair[0].line == pair[1].line)
+        .filter(|pair| {
+            let key = |e: &DeclaredEvidence| EvidenceKey::new(&e.file, e.line, e.kind, &e.test);
+            key(&pair[0]) == key(&pair[1])
+        })
         .map(|pair| {
             Diagnostic::error(
                 &pair[0].file,
@@ -315,6 +346,7 @@ mod tests {
                 rust: vec!["**/*.rs".to_owned()],
                 features: vec!["features/**/*.feature".to_owned()],
                 openapi: vec!["api/*.yaml".to_owned()],
+                junit: Vec::new(),
                 exclude: vec!["target/**".to_owned()],
             },
             ids: IdPattern::new("REQ-[0-9]{3}").unwrap(),
@@ -484,6 +516,7 @@ mod tests {
                 rust: vec!["spec-tools/core/src/scan/mod.rs".to_owned()],
                 features: Vec::new(),
                 openapi: Vec::new(),
+                junit: Vec::new(),
                 exclude: Vec::new(),
             },
             ids: IdPattern::new("SPECTRACE-[0-9]{4}").unwrap(),
