@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use spectrace_core::compliance::{ComplianceModel, RunOutcome, Status};
-use spectrace_core::config::Config;
+use spectrace_core::config::{Config, Suite, VerifyConfig};
 use spectrace_core::diag::Diagnostic;
 use spectrace_core::evidence::EVIDENCE_DIR_ENV;
 use spectrace_core::gate::shortfalls;
 use spectrace_core::generated::{Emitted, emit};
+use spectrace_core::paths::{GlobKey, Selector, relative_to};
 use spectrace_core::pipeline::{Loaded, load, report_files};
 use spectrace_core::render::{Format, to_text};
 use spectrace_core::report::compliance_schema;
@@ -199,32 +200,76 @@ pub fn check(common: &CommonArgs) -> ExitCode {
     }
 }
 
-/// Removes the evidence files of an earlier run from `dir` (nothing else), creating it.
-fn clear_run_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
+/// Removes what an earlier run left in `dir` — its evidence files, and the JUnit reports that
+/// `[evidence] junit` selects inside it — and nothing else, creating `dir`.
+fn clear_run_dir(root: &Path, dir: &Path, config: &Config) -> Result<(), Diagnostic> {
+    let shown = relative_to(root, dir);
+    let cannot = |e: std::io::Error| {
+        Diagnostic::error(
+            &shown,
+            None,
+            format!("cannot prepare the run directory: {e}"),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(cannot)?;
+    for entry in std::fs::read_dir(dir).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name.starts_with("evidence-") && name.ends_with(".jsonl") {
-            std::fs::remove_file(entry.path())?;
+            std::fs::remove_file(entry.path()).map_err(cannot)?;
+        }
+    }
+    let key = GlobKey {
+        section: "evidence",
+        key: "junit",
+    };
+    let reports = Selector::new(&[((), key, &config.evidence.junit)], &[])
+        .and_then(|selector| selector.select(root))
+        .map_err(|mut errors| errors.remove(0))?;
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    for report in reports {
+        let path = std::path::absolute(&report.path).unwrap_or(report.path);
+        if path.starts_with(&dir) {
+            std::fs::remove_file(&path).map_err(cannot)?;
         }
     }
     Ok(())
 }
 
-/// `spectrace verify`: runs the configured suites with evidence recording on, then `report`.
-pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
-    let config = match Config::load(&common.root, common.config.as_deref()) {
-        Ok(config) => config,
-        Err(d) => return fail(&[d]),
-    };
-    let suites: Vec<_> = config
-        .verify
-        .suites
-        .iter()
-        .filter(|s| only.is_empty() || only.contains(&s.name))
-        .collect();
+/// The suites `verify` runs: the configured ones named in `only` (all when empty), or, with
+/// none configured, `cargo test` in a Cargo project. `Err` is the exit code of a bad request.
+fn suites_to_run(root: &Path, config: &Config, only: &[String]) -> Result<Vec<Suite>, ExitCode> {
+    if config.verify.suites.is_empty() {
+        if !root.join("Cargo.toml").is_file() {
+            eprintln!(
+                "spectrace verify: spectrace.toml lists no suites under [verify], and this is not \
+                 a Cargo project. Add the commands that run your tests, for example:\n\n\
+                 [verify]\n\
+                 suites = [\n  {{ name = \"python\", command = [\"python3\", \"-m\", \"pytest\", \
+                 \"--junitxml=reports/run/pytest.xml\"] }},\n]\n\n\
+                 and name their JUnit reports under [evidence] junit."
+            );
+            return Err(ExitCode::from(BAD_INPUT));
+        }
+        eprintln!(
+            "spectrace verify: no suites under [verify] in spectrace.toml; a Cargo project runs \
+             `{}`",
+            VerifyConfig::CARGO_DEFAULT.join(" ")
+        );
+        let default = Suite {
+            name: "cargo test".to_owned(),
+            command: VerifyConfig::CARGO_DEFAULT.map(str::to_owned).to_vec(),
+        };
+        if let Some(unknown) = only.iter().find(|name| **name != default.name) {
+            eprintln!(
+                "spectrace verify: no suite named `{unknown}` (the only one is `{}`)",
+                default.name
+            );
+            return Err(ExitCode::from(BAD_INPUT));
+        }
+        return Ok(vec![default]);
+    }
     if let Some(unknown) = only
         .iter()
         .find(|name| !config.verify.suites.iter().any(|s| &s.name == *name))
@@ -239,19 +284,34 @@ pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
             "spectrace verify: no suite named `{unknown}` (configured: {})",
             names.join(", ")
         );
-        return ExitCode::from(BAD_INPUT);
+        return Err(ExitCode::from(BAD_INPUT));
     }
+    Ok(config
+        .verify
+        .suites
+        .iter()
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .cloned()
+        .collect())
+}
+
+/// `spectrace verify`: runs the configured suites with evidence recording on, then `report`.
+pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
+    let config = match Config::load(&common.root, common.config.as_deref()) {
+        Ok(config) => config,
+        Err(d) => return fail(&[d]),
+    };
+    let suites = match suites_to_run(&common.root, &config, only) {
+        Ok(suites) => suites,
+        Err(code) => return code,
+    };
     let run_dir = common
         .run
         .clone()
         .unwrap_or_else(|| common.root.join(&config.outputs.run_dir));
     let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
-    if let Err(e) = clear_run_dir(&run_dir) {
-        return fail(&[Diagnostic::error(
-            run_dir.display().to_string(),
-            None,
-            format!("cannot prepare the run directory: {e}"),
-        )]);
+    if let Err(d) = clear_run_dir(&common.root, &run_dir, &config) {
+        return fail(&[d]);
     }
     let mut failed = Vec::new();
     for (i, suite) in suites.iter().enumerate() {

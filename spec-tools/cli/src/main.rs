@@ -25,6 +25,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Set up a project: a commented spectrace.toml naming what is there (Cargo, features/,
+    /// OpenAPI documents, JUnit reports) and a first spec, .specs/requirements.md.
+    ///
+    /// Never overwrites a file that exists with other content (exit 2, naming it, nothing
+    /// written) unless --force; a file that already holds what would be written is left alone,
+    /// so running it twice changes nothing. Prints the next steps.
+    Init(init::InitArgs),
     /// Extract the requirement set from the specs into requirements/index.yaml.
     Extract(ExtractArgs),
     /// List declared evidence and links: #[covers] tests, #[implements] items, Gherkin
@@ -41,6 +48,13 @@ enum Command {
     /// files, bad configuration), each error as `file:line: error: ...`.
     Scan(ScanArgs),
     /// Run the suites of `[verify]` with evidence recording on, then write the reports.
+    ///
+    /// Each suite runs from the root with SPECTRACE_EVIDENCE_DIR set to the run directory
+    /// (`outputs.run_dir`, emptied of evidence files and of the JUnit reports `[evidence]
+    /// junit` selects inside it first). With no suites configured, a Cargo project runs
+    /// `cargo test --workspace --no-fail-fast`; any other project must list its suites (exit
+    /// 2). Exit codes: 0 every suite passed and the reports were written, 1 a suite failed
+    /// (the reports are written anyway and show what failed), 2 bad input.
     Verify(VerifyArgs),
     /// Write COMPLIANCE.md, reports/compliance.json and reports/junit.xml from the requirements,
     /// the declared evidence and the records of the last run.
@@ -249,6 +263,7 @@ const CHECK_FAILED: u8 = 1;
 
 mod changes;
 mod commands;
+mod init;
 mod links;
 mod site;
 
@@ -262,6 +277,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Extract(args) => run_extract(&args),
         Command::Scan(args) => run_scan(&args),
+        Command::Init(args) => init::run(&args),
         Command::Verify(args) => commands::verify(&args.common, &args.suites),
         Command::Report(args) => commands::report(&args.common, args.check),
         Command::Check(args) => commands::check(&args),

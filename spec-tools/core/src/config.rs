@@ -87,11 +87,18 @@ impl Default for EvidenceConfig {
 }
 
 /// `[verify]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct VerifyConfig {
-    /// Run in order, each with `SPECTRACE_EVIDENCE_DIR` set to `outputs.run_dir`.
+    /// Run in order, each with `SPECTRACE_EVIDENCE_DIR` set to `outputs.run_dir`. None: a
+    /// Cargo project runs [`VerifyConfig::CARGO_DEFAULT`]; any other project must list its
+    /// suites.
     pub suites: Vec<Suite>,
+}
+
+impl VerifyConfig {
+    /// What `spectrace verify` runs in a Cargo project that lists no suites.
+    pub const CARGO_DEFAULT: [&str; 4] = ["cargo", "test", "--workspace", "--no-fail-fast"];
 }
 
 /// One suite `verify` runs.
@@ -102,17 +109,6 @@ pub struct Suite {
     pub name: String,
     /// Program and arguments, run from the root (no shell).
     pub command: Vec<String>,
-}
-
-impl Default for VerifyConfig {
-    fn default() -> Self {
-        Self {
-            suites: vec![Suite {
-                name: "tests".to_owned(),
-                command: ["cargo", "test", "--workspace"].map(str::to_owned).to_vec(),
-            }],
-        }
-    }
 }
 
 /// What the gate demands of a requirement of one level.

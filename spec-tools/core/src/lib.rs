@@ -32,6 +32,7 @@ pub mod fsio;
 pub mod gate;
 pub mod generated;
 pub mod id;
+pub mod init;
 pub mod level;
 pub mod lines;
 pub mod markdown;
