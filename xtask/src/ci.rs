@@ -62,6 +62,8 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
             name: "openapi-validator".to_owned(),
             commands: openapi_validator(workspace),
         },
+        // The spectrace crates: dependency graphs and `cargo package` (see `packaging`).
+        Gate::single("package", workspace.cargo(["xtask", "ci:package"])),
         // The real engine (installed under target/llamacpp when missing) started for each.
         Gate::single(
             "haiku-cpu",
@@ -81,6 +83,8 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
                 workspace.command(workspace.binary("debug", "spectrace"), ["check"]),
             ],
         },
+        // spectrace installed and used by another project (see `example`).
+        Gate::single("example", workspace.cargo(["xtask", "ci:example"])),
         // The site built from this run's reports and checked in headless Chromium.
         crate::site::gate(workspace),
         // Offline link and #fragment check of the docs, specs, COMPLIANCE.md and the built site
@@ -186,9 +190,11 @@ mod tests {
                 "test",
                 "generated",
                 "openapi-validator",
+                "package",
                 "haiku-cpu",
                 "determinism",
                 "compliance",
+                "example",
                 "site",
                 "links",
                 "git-diff"

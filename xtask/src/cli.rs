@@ -17,8 +17,9 @@ Commands:
                    recording on (`spectrace verify`), write COMPLIANCE.md and reports/, and
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, haiku-cpu, determinism, compliance, site, links, git-diff),
-                   stopping at the first failure; --list prints them without running.
+                   openapi-validator, package, haiku-cpu, determinism, compliance, example,
+                   site, links, git-diff), stopping at the first failure; --list prints them
+                   without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
@@ -36,6 +37,12 @@ Commands:
                    Chromium from file://); screenshots go to reports/run/.
   ci:site:setup    Install what the browser test needs when missing: Debian's chromium
                    (apt-get) and playwright-core (`npm ci` into target/site-tests/).
+  ci:package       The spectrace crates' dependency graphs (cargo tree), `cargo package` of
+                   all five (verified), and spectrace-core's templates and assets in its
+                   .crate.
+  ci:example       `cargo install` of the spectrace command into target/, `spectrace init`
+                   in an empty directory, and the example project (examples/token-bucket)
+                   from a clean copy: `spectrace verify`, then `spectrace check`.
   help             Print this text.
 ";
 
@@ -75,6 +82,10 @@ pub enum Command {
     Site,
     /// `ci:site:setup`: install Chromium and the test's node modules when missing.
     SiteSetup,
+    /// `ci:package`: dependency graphs and `cargo package` of the spectrace crates.
+    Package,
+    /// `ci:example`: install, init, and the example project's gate.
+    Example,
 }
 
 /// `cargo xtask bench …`.
@@ -160,6 +171,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "ci:determinism" => no_arguments(args, "ci:determinism", Command::Determinism),
         "ci:site" => no_arguments(args, "ci:site", Command::Site),
         "ci:site:setup" => no_arguments(args, "ci:site:setup", Command::SiteSetup),
+        "ci:package" => no_arguments(args, "ci:package", Command::Package),
+        "ci:example" => no_arguments(args, "ci:example", Command::Example),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
     }
 }

@@ -23,9 +23,11 @@ mod ci;
 mod cli;
 mod compliance;
 mod engine;
+mod example;
 mod gates;
 mod generators;
 mod outputs;
+mod packaging;
 mod process;
 mod regen;
 mod rss;
@@ -80,6 +82,8 @@ fn main() -> ExitCode {
         Command::Determinism => engine::run_suites(&workspace, &engine::determinism_suites()),
         Command::Site => site::run(&workspace),
         Command::SiteSetup => site::run_setup(&workspace),
+        Command::Package => packaging::run(&workspace),
+        Command::Example => example::run(&workspace),
     }
 }
 

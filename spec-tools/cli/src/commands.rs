@@ -15,7 +15,6 @@ use spectrace_core::gate::shortfalls;
 use spectrace_core::generated::{Emitted, emit};
 use spectrace_core::paths::{GlobKey, Selector, relative_to};
 use spectrace_core::pipeline::{Loaded, load, report_files};
-use spectrace_core::render::{Format, to_text};
 use spectrace_core::report::compliance_schema;
 
 use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};
@@ -99,22 +98,10 @@ pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
 
 /// Generated files whose committed copy differs from what this run generates.
 fn stale_files(common: &CommonArgs, loaded: &Loaded) -> Result<Vec<String>, Diagnostic> {
-    let index_text =
-        to_text(&loaded.index, Format::Yaml).map_err(|e| Diagnostic::error("<index>", None, e))?;
-    let mut expected = vec![(
-        common.root.join(&loaded.config.outputs.index),
-        loaded.config.outputs.index.clone(),
-        index_text,
-    )];
-    for file in report_files(&common.root, loaded)? {
-        expected.push((file.path, file.display, file.content));
-    }
-    Ok(expected
+    Ok(report_files(&common.root, loaded)?
         .into_iter()
-        .filter(|(path, _, content)| {
-            std::fs::read(path).ok().as_deref() != Some(content.as_bytes())
-        })
-        .map(|(_, display, _)| display)
+        .filter(|file| std::fs::read(&file.path).ok().as_deref() != Some(file.content.as_bytes()))
+        .map(|file| file.display)
         .collect())
 }
 

@@ -14,6 +14,7 @@ use crate::diag::Diagnostic;
 use crate::id::IdPattern;
 use crate::model::RequirementIndex;
 use crate::paths::{GlobKey, Selector, relative_to};
+use crate::render::{Format, to_text};
 use crate::report;
 use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
@@ -132,12 +133,14 @@ pub struct ReportFile {
     pub content: String,
 }
 
-/// `COMPLIANCE.md`, `compliance.json`, `junit.xml` and `reviewed.yaml` (existing entries kept,
-/// new requirements added at their current fingerprint, removed ones dropped) for `loaded`, at
-/// their configured paths.
+/// The requirement index (`outputs.index`), `COMPLIANCE.md`, `compliance.json`, `junit.xml` and
+/// `reviewed.yaml` (existing entries kept, new requirements added at their current
+/// fingerprint, removed ones dropped) for `loaded`, at their configured paths. The index is
+/// here so that `report` leaves every generated file current, which `check` demands.
 pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Diagnostic> {
     let outputs = &loaded.config.outputs;
     let render_error = |e: String| Diagnostic::error("<report>", None, e);
+    let index = to_text(&loaded.index, Format::Yaml).map_err(render_error)?;
     let markdown = report::compliance_markdown(
         &loaded.index,
         &loaded.model,
@@ -149,6 +152,7 @@ pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Dia
     let reviewed = review::render(&review::reconcile(&loaded.reviewed, &loaded.index))
         .map_err(render_error)?;
     Ok([
+        (&outputs.index, index),
         (&outputs.compliance_md, markdown),
         (&outputs.compliance_json, json),
         (&outputs.junit, junit),
