@@ -7,6 +7,7 @@ pub mod extract;
 mod harness;
 pub mod report;
 mod ripgrep;
+pub mod runtime;
 pub mod server;
 pub mod site;
 mod stats;
@@ -34,6 +35,11 @@ Benchmarks:
              10x overload with flat memory; targets: >= 60 % of the baseline's throughput,
              admission p99 <= 1 ms, 429 p99 <= 1 ms, >= 100,000 tokens/s.
 
+  runtime    the clean debug build of a one-test crate that uses #[spectrace::covers],
+             with `spectrace` alone and with `spectrace` + `spectrace-core` (what a test
+             suite compiled when the recorder lived in the library), alternated; medians
+             and the ratio, no target.
+
   engine     the real engine (llama.cpp, Gemma 3 270M from PyPI) streamed directly and
              through orchestratord with a llamacpp pool, alternated: time to first
              token and decode tokens/s per path and their ratio (no target: the
@@ -49,6 +55,9 @@ Options of `server`:
 
 Options of `engine`:
   --runs N      completions per path (default {default}, at least {min})
+
+Options of `runtime`:
+  --runs N      clean builds per crate (default {runtime_runs}, at least 1)
 ",
         files = corpus::FILES,
         total = corpus::FILES * corpus::REQUIREMENTS_PER_FILE,
@@ -58,5 +67,6 @@ Options of `engine`:
         features = evidence_corpus::FEATURE_FILES,
         default = crate::cli::DEFAULT_RUNS,
         min = crate::cli::MIN_RUNS,
+        runtime_runs = crate::cli::RUNTIME_RUNS,
     )
 }

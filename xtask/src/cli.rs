@@ -50,6 +50,8 @@ Commands:
 pub const DEFAULT_RUNS: usize = 7;
 /// Fewest timed runs per tool that make a median worth reporting.
 pub const MIN_RUNS: usize = 5;
+/// Clean builds per crate of `bench runtime` when `--runs` is not given (each takes a minute).
+pub const RUNTIME_RUNS: usize = 3;
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +104,11 @@ pub enum BenchCommand {
     /// Real-engine overhead of orchestratord, with this many completions per path.
     Engine {
         /// Completions per path.
+        runs: usize,
+    },
+    /// Clean build times of a one-test crate with `spectrace` and with `spectrace-core` too.
+    Runtime {
+        /// Clean builds per crate.
         runs: usize,
     },
     /// Benchmark orchestratord against the baseline; each scenario lasts this many seconds.
@@ -247,6 +254,7 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
         "site" => parse_corpus_options(args, "site").map(BenchCommand::Site),
         "server" => parse_server(args),
         "engine" => parse_engine_bench(args),
+        "runtime" => parse_runtime_bench(args),
         other => Err(ParseError::UnknownBenchmark(other.to_owned())),
     }
 }
@@ -320,6 +328,34 @@ fn parse_server(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand
             })?;
     }
     Ok(BenchCommand::Server { seconds })
+}
+
+fn parse_runtime_bench(
+    mut args: impl Iterator<Item = OsString>,
+) -> Result<BenchCommand, ParseError> {
+    let mut runs = RUNTIME_RUNS;
+    while let Some(arg) = args.next() {
+        let text = lossy(&arg);
+        let raw = match text.split_once('=') {
+            Some(("--runs", value)) => value.to_owned(),
+            None if text == "--runs" => args.next().map(|v| lossy(&v)).ok_or_else(|| {
+                ParseError::BadBenchArgument("`--runs` needs a value (a number of runs)".into())
+            })?,
+            _ => {
+                return Err(ParseError::BadBenchArgument(format!(
+                    "unexpected argument `{text}` for `bench runtime`"
+                )));
+            }
+        };
+        runs = raw
+            .parse()
+            .ok()
+            .filter(|&n: &usize| n >= 1)
+            .ok_or_else(|| {
+                ParseError::BadBenchArgument("`--runs` needs a whole number of at least 1".into())
+            })?;
+    }
+    Ok(BenchCommand::Runtime { runs })
 }
 
 fn parse_engine_bench(

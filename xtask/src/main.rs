@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Site(options)) => bench::site::run(&workspace, &options),
         Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
         Command::Bench(BenchCommand::Engine { runs }) => bench::engine::run(&workspace, runs),
+        Command::Bench(BenchCommand::Runtime { runs }) => bench::runtime::run(&workspace, runs),
         Command::Compliance => compliance::run(&workspace),
         Command::EngineInstall => engine::run_install(&workspace),
         Command::EngineRun(command) => engine::run_with(&workspace, &command),
