@@ -57,7 +57,7 @@ Options of `engine`:
   --runs N      completions per path (default {default}, at least {min})
 
 Options of `runtime`:
-  --runs N      clean builds per crate (default {runtime_runs}, at least 1)
+  --runs N      clean builds per crate (default and least {runtime_runs})
 ",
         files = corpus::FILES,
         total = corpus::FILES * corpus::REQUIREMENTS_PER_FILE,

@@ -330,38 +330,24 @@ fn parse_server(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand
     Ok(BenchCommand::Server { seconds })
 }
 
-fn parse_runtime_bench(
-    mut args: impl Iterator<Item = OsString>,
-) -> Result<BenchCommand, ParseError> {
-    let mut runs = RUNTIME_RUNS;
-    while let Some(arg) = args.next() {
-        let text = lossy(&arg);
-        let raw = match text.split_once('=') {
-            Some(("--runs", value)) => value.to_owned(),
-            None if text == "--runs" => args.next().map(|v| lossy(&v)).ok_or_else(|| {
-                ParseError::BadBenchArgument("`--runs` needs a value (a number of runs)".into())
-            })?,
-            _ => {
-                return Err(ParseError::BadBenchArgument(format!(
-                    "unexpected argument `{text}` for `bench runtime`"
-                )));
-            }
-        };
-        runs = raw
-            .parse()
-            .ok()
-            .filter(|&n: &usize| n >= 1)
-            .ok_or_else(|| {
-                ParseError::BadBenchArgument("`--runs` needs a whole number of at least 1".into())
-            })?;
-    }
+fn parse_runtime_bench(args: impl Iterator<Item = OsString>) -> Result<BenchCommand, ParseError> {
+    let runs = parse_runs_option(args, "runtime", RUNTIME_RUNS, RUNTIME_RUNS)?;
     Ok(BenchCommand::Runtime { runs })
 }
 
-fn parse_engine_bench(
+fn parse_engine_bench(args: impl Iterator<Item = OsString>) -> Result<BenchCommand, ParseError> {
+    let runs = parse_runs_option(args, "engine", DEFAULT_RUNS, MIN_RUNS)?;
+    Ok(BenchCommand::Engine { runs })
+}
+
+/// The arguments of a benchmark whose only option is `--runs N` (at least `min`).
+fn parse_runs_option(
     mut args: impl Iterator<Item = OsString>,
-) -> Result<BenchCommand, ParseError> {
-    let mut runs = DEFAULT_RUNS;
+    bench: &str,
+    default: usize,
+    min: usize,
+) -> Result<usize, ParseError> {
+    let mut runs = default;
     while let Some(arg) = args.next() {
         let text = lossy(&arg);
         let raw = match text.split_once('=') {
@@ -371,22 +357,26 @@ fn parse_engine_bench(
             })?,
             _ => {
                 return Err(ParseError::BadBenchArgument(format!(
-                    "unexpected argument `{text}` for `bench engine`"
+                    "unexpected argument `{text}` for `bench {bench}`"
                 )));
             }
         };
-        runs = parse_runs(&raw)?;
+        runs = parse_runs_at_least(&raw, min)?;
     }
-    Ok(BenchCommand::Engine { runs })
+    Ok(runs)
 }
 
 fn parse_runs(raw: &str) -> Result<usize, ParseError> {
+    parse_runs_at_least(raw, MIN_RUNS)
+}
+
+fn parse_runs_at_least(raw: &str, min: usize) -> Result<usize, ParseError> {
     let runs: usize = raw.parse().map_err(|_| {
         ParseError::BadBenchArgument(format!("`--runs` needs a whole number, not `{raw}`"))
     })?;
-    if runs < MIN_RUNS {
+    if runs < min {
         return Err(ParseError::BadBenchArgument(format!(
-            "`--runs` must be at least {MIN_RUNS} (a median of fewer runs is noise), got {runs}"
+            "`--runs` must be at least {min} (a median of fewer runs is noise), got {runs}"
         )));
     }
     Ok(runs)
@@ -633,6 +623,30 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn bench_runtime_runs() {
+        assert_eq!(
+            parse_str(&["bench", "runtime"]),
+            Ok(Command::Bench(BenchCommand::Runtime { runs: RUNTIME_RUNS }))
+        );
+        assert_eq!(
+            parse_str(&["bench", "runtime", "--runs", "5"]),
+            Ok(Command::Bench(BenchCommand::Runtime { runs: 5 }))
+        );
+        for args in [
+            &["bench", "runtime", "--runs", "1"][..],
+            &["bench", "runtime", "--runs"],
+            &["bench", "runtime", "--keep", "x"],
+        ] {
+            assert!(
+                matches!(parse_str(args), Err(ParseError::BadBenchArgument(_))),
+                "{args:?}"
+            );
+        }
+        assert_eq!(parse_str(&["ci:package"]), Ok(Command::Package));
+        assert_eq!(parse_str(&["ci:example"]), Ok(Command::Example));
     }
 
     #[test]
