@@ -14,6 +14,18 @@
 //! run time the test's body is wrapped so that its outcome, including a panic, is recorded by
 //! `spectrace::evidence` and then handed to the test harness unchanged.
 //!
+//! Evidence must be able to fail, so `#[covers]` refuses, at compile time, a test that cannot:
+//!
+//! - a body with no statements;
+//! - a body whose assertions (`assert!`, `assert_eq!`, `assert_ne!`, their `debug_` and
+//!   `prop_` forms) are all constant: a literal condition (`assert!(true)`), literals on both
+//!   sides (`assert_eq!(1, 1)`), or the same expression on both sides;
+//! - `#[should_panic]` without `expected = "..."`: a bare one passes on any panic, so a typo
+//!   in the test would count as the requirement holding.
+//!
+//! A body without assertion macros is accepted: a call that panics on failure (`.unwrap()`,
+//! a helper that asserts) is a real check.
+//!
 //! ```text
 //! #[spectrace::implements("ORCH-3004")]
 //! pub struct AdmissionQueue { /* ... */ }
@@ -25,8 +37,9 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, quote_spanned};
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
+use syn::visit::Visit;
 use syn::{
     Attribute, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, ReturnType, Token, parse_macro_input,
 };
@@ -221,9 +234,99 @@ fn should_panic(attrs: &[Attribute]) -> syn::Result<TokenStream2> {
             expected
         }
     };
-    Ok(match expected {
-        Some(message) => quote!(::spectrace::__private::ShouldPanic::WithMessage(#message)),
-        None => quote!(::spectrace::__private::ShouldPanic::Yes),
+    match expected {
+        Some(message) => Ok(quote!(::spectrace::__private::ShouldPanic::WithMessage(#message))),
+        None => Err(syn::Error::new_spanned(
+            attr,
+            "#[covers] needs #[should_panic(expected = \"...\")]: a bare #[should_panic] passes on any panic, so it cannot tell the requirement's failure from any other",
+        )),
+    }
+}
+
+/// Assertion macros whose condition is their first argument.
+const ASSERT_ONE: [&str; 3] = ["assert", "debug_assert", "prop_assert"];
+/// Assertion macros that compare their first two arguments.
+const ASSERT_TWO: [&str; 6] = [
+    "assert_eq",
+    "assert_ne",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "prop_assert_eq",
+    "prop_assert_ne",
+];
+
+/// Counts a body's assertion macros, and those of them that cannot fail.
+#[derive(Default)]
+struct Assertions {
+    all: usize,
+    constant: usize,
+}
+
+impl<'ast> Visit<'ast> for Assertions {
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
+            return;
+        };
+        let compared = if ASSERT_ONE.contains(&name.as_str()) {
+            1
+        } else if ASSERT_TWO.contains(&name.as_str()) {
+            2
+        } else {
+            // Other macros may wrap assertions of their own (`proptest!`, `tokio::select!`):
+            // look inside when their tokens are a block of statements.
+            if let Ok(stmts) = syn::Block::parse_within.parse2(mac.tokens.clone()) {
+                for stmt in &stmts {
+                    self.visit_stmt(stmt);
+                }
+            }
+            return;
+        };
+        self.all += 1;
+        let Ok(args) = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(mac.tokens.clone())
+        else {
+            return;
+        };
+        let operands: Vec<&Expr> = args.iter().take(compared).collect();
+        let constant = match operands.as_slice() {
+            [condition] => is_literal(condition),
+            [left, right] => {
+                (is_literal(left) && is_literal(right))
+                    || quote!(#left).to_string() == quote!(#right).to_string()
+            }
+            _ => false,
+        };
+        if constant {
+            self.constant += 1;
+        }
+    }
+}
+
+/// A literal, possibly negated or in parentheses: `true`, `1`, `!false`, `("a")`.
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) => true,
+        Expr::Paren(inner) => is_literal(&inner.expr),
+        Expr::Group(inner) => is_literal(&inner.expr),
+        Expr::Unary(unary) => is_literal(&unary.expr),
+        _ => false,
+    }
+}
+
+/// Why the test cannot fail, when it cannot.
+fn vacuity(function: &ItemFn) -> Option<syn::Error> {
+    if function.block.stmts.is_empty() {
+        return Some(syn::Error::new_spanned(
+            &function.sig.ident,
+            "#[covers] on a test whose body is empty: it cannot fail, so it is no evidence; assert what the requirement says",
+        ));
+    }
+    let mut assertions = Assertions::default();
+    assertions.visit_block(&function.block);
+    (assertions.all > 0 && assertions.constant == assertions.all).then(|| {
+        syn::Error::new_spanned(
+            &function.sig.ident,
+            "#[covers] on a test whose only assertions are constant (`assert!(true)`, `assert_eq!(1, 1)`, the same expression on both sides): they cannot fail, so it is no evidence; assert what the requirement says",
+        )
     })
 }
 
@@ -237,6 +340,9 @@ fn expand(args: CoversArgs, function: ItemFn) -> syn::Result<TokenStream2> {
         ));
     }
     let should_panic = should_panic(&function.attrs)?;
+    if let Some(error) = vacuity(&function) {
+        return Err(error);
+    }
     let mut function = function;
     let sig = &function.sig;
     let block = &function.block;

@@ -131,9 +131,8 @@ pub mod runtime {
     pub enum ShouldPanic {
         /// No `#[should_panic]`.
         No,
-        /// `#[should_panic]`.
-        Yes,
-        /// `#[should_panic(expected = "...")]`.
+        /// `#[should_panic(expected = "...")]` (a bare `#[should_panic]` does not compile under
+        /// `#[covers]`).
         WithMessage(&'static str),
     }
 
@@ -221,7 +220,7 @@ pub mod runtime {
             Ok(value) => {
                 let failure = match meta.should_panic {
                     ShouldPanic::No => value.failure(),
-                    ShouldPanic::Yes | ShouldPanic::WithMessage(_) => {
+                    ShouldPanic::WithMessage(_) => {
                         Some("test did not panic as expected".to_owned())
                     }
                 };
@@ -232,7 +231,6 @@ pub mod runtime {
                 let message = panic_message(payload.as_ref());
                 let failure = match meta.should_panic {
                     ShouldPanic::No => Some(message),
-                    ShouldPanic::Yes => None,
                     ShouldPanic::WithMessage(expected) if message.contains(expected) => None,
                     ShouldPanic::WithMessage(expected) => Some(format!(
                         "panic did not contain expected string `{expected}`: {message}"
@@ -387,9 +385,9 @@ mod tests {
 
     #[test]
     fn should_panic_inverts_the_outcome() {
-        let r = outcome_of(ShouldPanic::Yes, || -> () { panic!("x") });
+        let r = outcome_of(ShouldPanic::WithMessage("x"), || -> () { panic!("x") });
         assert_eq!(r.outcome, Outcome::Passed);
-        let r = outcome_of(ShouldPanic::Yes, || ());
+        let r = outcome_of(ShouldPanic::WithMessage("x"), || ());
         assert_eq!(r.outcome, Outcome::Failed);
         assert_eq!(r.message.as_deref(), Some("test did not panic as expected"));
         let r = outcome_of(ShouldPanic::WithMessage("full"), || -> () {

@@ -483,7 +483,9 @@ mod tests {
         /// `SPECTRACE_EVIDENCE_DIR` is set. `SPECTRACE-*` IDs belong to no spec.
         #[spectrace::covers("SPECTRACE-0102", "SPECTRACE-0101", kind = "contract")]
         #[test]
-        fn fixture_in_a_nested_module() {}
+        fn fixture_in_a_nested_module() {
+            assert_eq!(crate::markdown::slug::slug("1 Nested"), "1-nested");
+        }
     }
 
     /// The key and label the scan declares for a test in a `src/` module are those the
