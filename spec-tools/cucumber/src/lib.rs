@@ -32,8 +32,10 @@
 //!   (the scanner keys declared evidence on `(file, line)`);
 //! - `kind`: [`EvidenceKind::Bdd`];
 //! - `outcome`: passed only when every step passed (so each matched exactly one step
-//!   definition) and at least one `Then` step ran; otherwise failed, with a message naming the
-//!   step that failed and why, or saying that no `Then` step ran.
+//!   definition), at least one `Then` step ran, and it passed on its first try; otherwise
+//!   failed, with a message naming the step that failed and why, saying that no `Then` step
+//!   ran, or `flaky: passed on retry N` (cucumber's `--retry`: a scenario that needs a retry
+//!   proves nothing).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -82,6 +84,8 @@ pub struct ScenarioRun {
     pub steps: Vec<StepRun>,
     /// A failed `before` or `after` hook.
     pub hook_failure: Option<String>,
+    /// Which try this was: 0 for the first, N for cucumber's Nth retry.
+    pub retry: usize,
 }
 
 /// Why the scenario does not count as passed evidence, or `None` when it does.
@@ -123,6 +127,10 @@ pub fn failure(scenario: &gherkin::Scenario, run: &ScenarioRun, file: &str) -> O
     }
     if !run.steps.iter().any(|s| s.ty == StepType::Then) {
         return Some("no Then step ran".to_owned());
+    }
+    if run.retry > 0 {
+        // A scenario that needed a retry proves nothing about the behaviour.
+        return Some(format!("flaky: passed on retry {}", run.retry));
     }
     None
 }
@@ -390,12 +398,13 @@ impl<Wr> EvidenceWriter<Wr> {
                 }
             }
             event::Scenario::Finished => {
-                let run = self.running.remove(&key).unwrap_or_default();
+                let mut run = self.running.remove(&key).unwrap_or_default();
                 let failed = failure(scenario, &run, "").is_some();
                 // A failed run that cucumber retries is not the scenario's outcome yet.
                 if failed && retryable.retries.is_some_and(|r| r.left > 0) {
                     return;
                 }
+                run.retry = retryable.retries.map_or(0, |r| r.current);
                 self.recorder
                     .finish(feature, rule.map(|r| &**r), scenario, &run);
             }
@@ -512,6 +521,7 @@ Feature: Queues
         ScenarioRun {
             steps,
             hook_failure: None,
+            retry: 0,
         }
     }
 
@@ -696,8 +706,9 @@ Feature: Queues
         }
     }
 
-    #[test]
-    fn the_writer_records_each_scenario_from_cucumber_events_once_it_finishes() {
+    /// Drives an [`EvidenceWriter`] with cucumber's events for tries of the first scenario of
+    /// [`FEATURE`]: each try is `(retries, whether its Then step passes)`.
+    fn drive(tries: &[(Option<event::Retries>, bool)]) -> Vec<EvidenceRecord> {
         use std::sync::Arc;
         let (_, expanded) = parsed();
         let feature = Source::new(expanded);
@@ -713,7 +724,18 @@ Feature: Queues
                 ev.with_retries(retries),
             )))
         };
-        let run = |retries| {
+        let run = |retries, passes: bool| {
+            let then = if passes {
+                event::Scenario::step_passed(step(1), captures.clone(), None)
+            } else {
+                event::Scenario::step_failed(
+                    step(1),
+                    None,
+                    None,
+                    None,
+                    StepError::Panic(Arc::new("expected 429, got 202".to_owned())),
+                )
+            };
             vec![
                 scenario_event(event::Scenario::Started, retries),
                 scenario_event(
@@ -728,28 +750,27 @@ Feature: Queues
                     event::Scenario::step_passed(step(0), captures.clone(), None),
                     retries,
                 ),
-                scenario_event(
-                    event::Scenario::step_failed(
-                        step(1),
-                        None,
-                        None,
-                        None,
-                        StepError::Panic(Arc::new("expected 429, got 202".to_owned())),
-                    ),
-                    retries,
-                ),
+                scenario_event(then, retries),
                 scenario_event(event::Scenario::Finished, retries),
             ]
         };
         let mut writer = EvidenceWriter::new(Sink, Recorder::new(PathBuf::new(), None, ids()));
-        let retried = Some(event::Retries::initial(1));
         futures::executor::block_on(async {
-            // A failed try that cucumber will retry is not the outcome yet; the last try is.
-            for ev in run(retried).into_iter().chain(run(None)) {
-                writer.handle_event(ev, &cucumber::cli::Empty).await;
+            for &(retries, passes) in tries {
+                for ev in run(retries, passes) {
+                    writer.handle_event(ev, &cucumber::cli::Empty).await;
+                }
             }
         });
-        let records = &writer.recorder().records;
+        writer.recorder().records.clone()
+    }
+
+    #[test]
+    fn the_writer_records_each_scenario_from_cucumber_events_once_it_finishes() {
+        let first = Some(event::Retries::initial(1));
+        let last = first.and_then(event::Retries::next_try);
+        // A failed try that cucumber will retry is not the outcome yet; the last try is.
+        let records = drive(&[(first, false), (last, false)]);
         assert_eq!(records.len(), 1, "{records:?}");
         assert_eq!(records[0].outcome, Outcome::Failed);
         assert_eq!(records[0].line, 8);
@@ -757,5 +778,24 @@ Feature: Queues
             records[0].message.as_deref(),
             Some("step `Then it is refused` (:10) failed: expected 429, got 202")
         );
+        let records = drive(&[(None, true)]);
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert_eq!(records[0].outcome, Outcome::Passed);
+    }
+
+    #[test]
+    fn a_scenario_that_passes_only_on_a_retry_is_recorded_as_flaky() {
+        let first = Some(event::Retries::initial(2));
+        let second = first.and_then(event::Retries::next_try);
+        let records = drive(&[(first, false), (second, true)]);
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert_eq!(records[0].outcome, Outcome::Failed);
+        assert_eq!(
+            records[0].message.as_deref(),
+            Some("flaky: passed on retry 1")
+        );
+        // Passing on the first try with retries allowed is a plain pass.
+        let records = drive(&[(first, true)]);
+        assert_eq!(records[0].outcome, Outcome::Passed);
     }
 }
