@@ -161,20 +161,27 @@ fn scan_json(root: &Path) -> Scan {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// `lines`: the first and last line of the test or scenario.
 fn evidence(
     ids: &[&str],
     test: &str,
     file: &str,
-    line: u32,
+    lines: (u32, u32),
     kind: EvidenceKind,
 ) -> DeclaredEvidence {
     DeclaredEvidence {
         ids: ids.iter().map(|id| (*id).to_owned()).collect(),
         test: test.to_owned(),
         file: file.to_owned(),
-        line,
+        line: lines.0,
+        end_line: lines.1,
         kind,
     }
+}
+
+/// The line of `needle`, twice: a one-line test.
+fn one(text: &str, needle: &str) -> (u32, u32) {
+    (line(text, needle), line(text, needle))
 }
 
 #[test]
@@ -191,49 +198,55 @@ fn json_lists_rust_gherkin_and_openapi_declarations() {
                 &["REQ-001"],
                 "queue_core::tests::bounded",
                 lib,
-                line(LIB, "fn bounded"),
+                one(LIB, "fn bounded"),
                 EvidenceKind::Test
             ),
             evidence(
                 &["REQ-002"],
                 "queue_core::tests::nested::contract_holds",
                 lib,
-                line(LIB, "fn contract_holds"),
+                one(LIB, "fn contract_holds"),
                 EvidenceKind::Contract
             ),
             evidence(
                 &["REQ-003"],
                 "queue_core::tests::fifo_within_a_class",
                 lib,
-                line(LIB, "fn fifo_within_a_class"),
+                (
+                    line(LIB, "fn fifo_within_a_class"),
+                    line(LIB, "prop_assert!(n < 10);") + 1
+                ),
                 EvidenceKind::Property
             ),
             evidence(
                 &["REQ-001", "REQ-004"],
                 "server::end_to_end",
                 server,
-                line(SERVER, "fn end_to_end"),
+                one(SERVER, "fn end_to_end"),
                 EvidenceKind::E2e
             ),
             evidence(
                 &["REQ-005"],
                 "server::malformed_ids_do_not_compile",
                 server,
-                line(SERVER, "fn malformed_ids_do_not_compile"),
+                one(SERVER, "fn malformed_ids_do_not_compile"),
                 EvidenceKind::Compile
             ),
             evidence(
                 &["REQ-006"],
                 "Admission: Full queue",
                 feature,
-                line(FEATURE, "Scenario: Full queue"),
+                (
+                    line(FEATURE, "Scenario: Full queue"),
+                    line(FEATURE, "Then 429")
+                ),
                 EvidenceKind::Bdd
             ),
             evidence(
                 &["REQ-001", "REQ-006", "REQ-007", "REQ-008"],
                 "Admission: Interactive first",
                 feature,
-                line(FEATURE, "Scenario Outline:"),
+                (line(FEATURE, "Scenario Outline:"), line(FEATURE, "| 1 |")),
                 EvidenceKind::Bdd
             ),
         ]
@@ -255,21 +268,25 @@ fn json_lists_rust_gherkin_and_openapi_declarations() {
         ]
     );
 
-    let implementation = |id: &str, item: &str, needle: &str| ImplementationLink {
-        id: id.to_owned(),
-        item: item.to_owned(),
-        file: lib.to_owned(),
-        line: line(LIB, needle),
-    };
+    // `end`: the item's last line, when it is not the line of its name.
+    let implementation =
+        |id: &str, item: &str, needle: &str, end: Option<u32>| ImplementationLink {
+            id: id.to_owned(),
+            item: item.to_owned(),
+            file: lib.to_owned(),
+            line: line(LIB, needle),
+            end_line: end.unwrap_or_else(|| line(LIB, needle)),
+        };
+    let impl_end = line(LIB, "pub fn push") + 1;
     assert_eq!(
         scan.implementations,
         [
-            implementation("REQ-001", "Queue", "pub struct Queue"),
-            implementation("REQ-002", "impl Queue", "impl Queue"),
-            implementation("REQ-003", "Queue::push", "fn push"),
-            implementation("REQ-004", "policy", "mod policy"),
-            implementation("REQ-001", "CAPACITY", "const CAPACITY"),
-            implementation("REQ-005", "CAPACITY", "const CAPACITY"),
+            implementation("REQ-001", "Queue", "pub struct Queue", None),
+            implementation("REQ-002", "impl Queue", "impl Queue", Some(impl_end)),
+            implementation("REQ-003", "Queue::push", "fn push", None),
+            implementation("REQ-004", "policy", "mod policy", None),
+            implementation("REQ-001", "CAPACITY", "const CAPACITY", None),
+            implementation("REQ-005", "CAPACITY", "const CAPACITY", None),
         ]
     );
 }

@@ -201,23 +201,27 @@ fn scan_declares_each_annotated_test_under_the_key_its_records_carry() {
         known: (1..=8).map(|n| format!("SPECTRACE-{n:04}")).collect(),
     })
     .unwrap();
-    let mut expected: Vec<DeclaredEvidence> = records
+    // What a record carries is the declaration's key and label; the declaration also knows
+    // where the test ends.
+    let key = |ids: &[String], test: &str, file: &str, line: u32, kind: EvidenceKind| {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        (ids, test.to_owned(), file.to_owned(), line, kind)
+    };
+    let mut expected: Vec<_> = records
         .values()
-        .map(|r| {
-            let mut ids = r.ids.clone();
-            ids.sort();
-            DeclaredEvidence {
-                ids,
-                test: r.test.clone(),
-                file: r.file.clone(),
-                line: r.line,
-                kind: r.kind,
-            }
-        })
+        .map(|r| key(&r.ids, &r.test, &r.file, r.line, r.kind))
         .collect();
-    expected.sort_by_key(|e| e.line);
+    expected.sort_by_key(|e| e.3);
     assert_eq!(expected.len(), 5);
-    assert_eq!(scanned.scan.evidence, expected);
+    let declared: Vec<_> = scanned
+        .scan
+        .evidence
+        .iter()
+        .map(|d: &DeclaredEvidence| key(&d.ids, &d.test, &d.file, d.line, d.kind))
+        .collect();
+    assert_eq!(declared, expected);
+    assert!(scanned.scan.evidence.iter().all(|d| d.end_line > d.line));
     let links: Vec<_> = scanned
         .scan
         .implementations

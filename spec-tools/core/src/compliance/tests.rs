@@ -32,6 +32,7 @@ fn declared(ids: &[&str], file: &str, line: u32) -> DeclaredEvidence {
         test: format!("t::{file}:{line}"),
         file: file.to_owned(),
         line,
+        end_line: line,
         kind: EvidenceKind::Test,
     }
 }
@@ -150,6 +151,7 @@ fn contract_and_implementation_links_are_attached_sorted() {
             item: "Queue".into(),
             file: "q.rs".into(),
             line: 2,
+            end_line: 2,
         }],
         ..Scan::default()
     };

@@ -75,8 +75,27 @@ impl Scanner<'_, '_> {
             test: scenario_label(feature, scenario),
             file: self.file.to_owned(),
             line: self.lines.line_u32(scenario.span.start),
+            end_line: self.last_line(scenario),
             kind: EvidenceKind::Bdd,
         });
+    }
+
+    /// The last line of a scenario's own text: its span runs up to the next element, whose
+    /// tags and comments, and the blank lines before them, are not the scenario's.
+    fn last_line(&self, scenario: &Scenario) -> u32 {
+        let first = self.lines.line_u32(scenario.span.start);
+        let mut last = self
+            .lines
+            .line_u32(scenario.span.end.saturating_sub(1))
+            .max(first);
+        while last > first {
+            let text = self.lines.text(self.source, last as usize).trim();
+            if !(text.is_empty() || text.starts_with('@') || text.starts_with('#')) {
+                break;
+            }
+            last -= 1;
+        }
+        last
     }
 
     /// Checks the tags of the element whose keyword starts at byte `keyword`, once (not again

@@ -81,6 +81,7 @@ pub(crate) fn scan_junit(file: &str, source: &str, rules: &IdRules<'_>) -> FileS
                 test: case.test.clone(),
                 file: file.to_owned(),
                 line: case.line,
+                end_line: case.line,
                 kind: EvidenceKind::Junit,
             })
             .collect(),

@@ -85,6 +85,9 @@ pub struct DeclaredEvidence {
     /// Line of the test function's name (Rust) or of the Scenario keyword (Gherkin). With
     /// `file`, the key that matches run records.
     pub line: u32,
+    /// Last line of the test function or scenario (`line` for a JUnit case): with `line`, the
+    /// source that a strength fingerprint hashes.
+    pub end_line: u32,
     /// `test`, `property`, `contract`, `compile` or `e2e` from `#[covers(kind = ...)]`;
     /// `bdd` for scenarios.
     pub kind: EvidenceKind,
@@ -116,6 +119,8 @@ pub struct ImplementationLink {
     pub file: String,
     /// Line of the item's name (of the `impl` keyword for an `impl` block).
     pub line: u32,
+    /// Last line of the item: the mutants of a requirement are those inside its items' lines.
+    pub end_line: u32,
 }
 
 /// A successful scan and the warnings found along the way.
@@ -416,6 +421,7 @@ mod tests {
                 item: "A".into(),
                 file: "src/a.rs".into(),
                 line: 2,
+                end_line: 2,
             }]
         );
         assert_eq!(
@@ -536,6 +542,7 @@ mod tests {
                 test: record.test.clone(),
                 file: record.file.clone(),
                 line: record.line,
+                end_line: record.line + 2,
                 kind: record.kind,
             }]
         );

@@ -25,6 +25,7 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{
     Attribute, Expr, ExprLit, Ident, ImplItem, Item, Lit, Macro, MacroDelimiter, Stmt, Token,
     TraitItem, Type, Visibility,
@@ -178,8 +179,9 @@ impl Walker<'_, '_> {
         match item {
             Item::Fn(f) => {
                 let name = &f.sig.ident;
-                self.implements(&f.attrs, name.to_string(), name.span());
-                self.covers(&f.attrs, name);
+                let end = f.block.brace_token.span.close();
+                self.implements(&f.attrs, name.to_string(), name.span(), end);
+                self.covers(&f.attrs, name, end);
                 for stmt in &f.block.stmts {
                     match stmt {
                         Stmt::Item(item) => self.item(item),
@@ -192,7 +194,7 @@ impl Walker<'_, '_> {
                 }
             }
             Item::Mod(m) => {
-                self.implements(&m.attrs, m.ident.to_string(), m.ident.span());
+                self.implements(&m.attrs, m.ident.to_string(), m.ident.span(), item.span());
                 if let Some((_, items)) = &m.content {
                     self.path.push(m.ident.to_string());
                     self.items(items);
@@ -207,66 +209,105 @@ impl Walker<'_, '_> {
                     }
                     None => format!("impl {self_ty}"),
                 };
-                self.implements(&i.attrs, name, i.impl_token.span);
+                self.implements(
+                    &i.attrs,
+                    name,
+                    i.impl_token.span,
+                    i.brace_token.span.close(),
+                );
                 let owner = short_type_name(&i.self_ty);
                 for member in &i.items {
                     match member {
-                        ImplItem::Fn(f) => self.member(&f.attrs, &owner, &f.sig.ident),
-                        ImplItem::Const(c) => self.member(&c.attrs, &owner, &c.ident),
-                        ImplItem::Type(t) => self.member(&t.attrs, &owner, &t.ident),
+                        ImplItem::Fn(f) => {
+                            self.member(
+                                &f.attrs,
+                                &owner,
+                                &f.sig.ident,
+                                f.block.brace_token.span.close(),
+                            );
+                        }
+                        ImplItem::Const(c) => self.member(&c.attrs, &owner, &c.ident, c.span()),
+                        ImplItem::Type(t) => self.member(&t.attrs, &owner, &t.ident, t.span()),
                         _ => {}
                     }
                 }
             }
             Item::Trait(t) => {
-                self.implements(&t.attrs, t.ident.to_string(), t.ident.span());
+                self.implements(
+                    &t.attrs,
+                    t.ident.to_string(),
+                    t.ident.span(),
+                    t.brace_token.span.close(),
+                );
                 let owner = t.ident.to_string();
                 for member in &t.items {
                     match member {
-                        TraitItem::Fn(f) => self.member(&f.attrs, &owner, &f.sig.ident),
-                        TraitItem::Const(c) => self.member(&c.attrs, &owner, &c.ident),
-                        TraitItem::Type(t) => self.member(&t.attrs, &owner, &t.ident),
+                        TraitItem::Fn(f) => self.member(&f.attrs, &owner, &f.sig.ident, f.span()),
+                        TraitItem::Const(c) => self.member(&c.attrs, &owner, &c.ident, c.span()),
+                        TraitItem::Type(t) => self.member(&t.attrs, &owner, &t.ident, t.span()),
                         _ => {}
                     }
                 }
             }
             Item::Macro(m) => match &m.ident {
                 // `macro_rules! name { ... }`: a definition, its body is patterns.
-                Some(name) => self.implements(&m.attrs, format!("{name}!"), name.span()),
+                Some(name) => {
+                    self.implements(&m.attrs, format!("{name}!"), name.span(), item.span())
+                }
                 None => {
                     let (name, span) = macro_name(&m.mac);
-                    self.implements(&m.attrs, format!("{name}!"), span);
+                    self.implements(&m.attrs, format!("{name}!"), span, item.span());
                     self.mac(&m.mac);
                 }
             },
-            Item::Struct(s) => self.implements(&s.attrs, s.ident.to_string(), s.ident.span()),
-            Item::Enum(e) => self.implements(&e.attrs, e.ident.to_string(), e.ident.span()),
-            Item::Union(u) => self.implements(&u.attrs, u.ident.to_string(), u.ident.span()),
-            Item::Const(c) => self.implements(&c.attrs, c.ident.to_string(), c.ident.span()),
-            Item::Static(s) => self.implements(&s.attrs, s.ident.to_string(), s.ident.span()),
-            Item::Type(t) => self.implements(&t.attrs, t.ident.to_string(), t.ident.span()),
-            Item::TraitAlias(t) => self.implements(&t.attrs, t.ident.to_string(), t.ident.span()),
+            Item::Struct(s) => {
+                self.implements(&s.attrs, s.ident.to_string(), s.ident.span(), item.span());
+            }
+            Item::Enum(e) => {
+                self.implements(&e.attrs, e.ident.to_string(), e.ident.span(), item.span());
+            }
+            Item::Union(u) => {
+                self.implements(&u.attrs, u.ident.to_string(), u.ident.span(), item.span());
+            }
+            Item::Const(c) => {
+                self.implements(&c.attrs, c.ident.to_string(), c.ident.span(), item.span());
+            }
+            Item::Static(s) => {
+                self.implements(&s.attrs, s.ident.to_string(), s.ident.span(), item.span());
+            }
+            Item::Type(t) => {
+                self.implements(&t.attrs, t.ident.to_string(), t.ident.span(), item.span());
+            }
+            Item::TraitAlias(t) => {
+                self.implements(&t.attrs, t.ident.to_string(), t.ident.span(), item.span());
+            }
             Item::ExternCrate(e) => {
                 self.implements(
                     &e.attrs,
                     format!("extern crate {}", e.ident),
                     e.ident.span(),
+                    item.span(),
                 );
             }
             Item::Use(u) => {
                 let name = format!("use {}", tokens_text(u.tree.to_token_stream()));
-                self.implements(&u.attrs, name, u.use_token.span);
+                self.implements(&u.attrs, name, u.use_token.span, item.span());
             }
             Item::ForeignMod(f) => {
-                self.implements(&f.attrs, "extern block".to_owned(), f.abi.extern_token.span);
+                self.implements(
+                    &f.attrs,
+                    "extern block".to_owned(),
+                    f.abi.extern_token.span,
+                    item.span(),
+                );
             }
             _ => {}
         }
     }
 
-    /// An item of an `impl` or `trait` block: `Owner::name`.
-    fn member(&mut self, attrs: &[Attribute], owner: &str, name: &Ident) {
-        self.implements(attrs, format!("{owner}::{name}"), name.span());
+    /// An item of an `impl` or `trait` block: `Owner::name`, ending at `end`.
+    fn member(&mut self, attrs: &[Attribute], owner: &str, name: &Ident, end: Span) {
+        self.implements(attrs, format!("{owner}::{name}"), name.span(), end);
     }
 
     /// A macro call in item or statement position: scan its body when it holds items.
@@ -283,8 +324,8 @@ impl Walker<'_, '_> {
             && let Ok(fns) = mac.parse_body_with(proptest_fns)
         {
             for f in fns {
-                self.implements(&f.attrs, f.ident.to_string(), f.ident.span());
-                self.covers(&f.attrs, &f.ident);
+                self.implements(&f.attrs, f.ident.to_string(), f.ident.span(), f.end);
+                self.covers(&f.attrs, &f.ident, f.end);
             }
             return;
         }
@@ -298,7 +339,8 @@ impl Walker<'_, '_> {
         ));
     }
 
-    fn covers(&mut self, attrs: &[Attribute], name: &Ident) {
+    /// `end` is the test function's last token.
+    fn covers(&mut self, attrs: &[Attribute], name: &Ident, end: Span) {
         let mut found = attrs.iter().filter(|a| path_ends_with(a, "covers"));
         let Some(attr) = found.next() else {
             return;
@@ -338,17 +380,21 @@ impl Walker<'_, '_> {
         let mut test = self.path.join("::");
         test.push_str("::");
         test.push_str(&name.to_string());
+        let line = line_of(name.span()).unwrap_or(0);
         self.out.evidence.push(DeclaredEvidence {
             ids,
             test,
             file: self.file.to_owned(),
-            line: line_of(name.span()).unwrap_or(0),
+            line,
+            end_line: end_line_of(end).unwrap_or(line).max(line),
             kind,
         });
     }
 
-    fn implements(&mut self, attrs: &[Attribute], item: String, span: Span) {
+    /// `span` locates the item's name (its line is the link's), `end` its last token.
+    fn implements(&mut self, attrs: &[Attribute], item: String, span: Span, end: Span) {
         let line = line_of(span).unwrap_or(0);
+        let end_line = end_line_of(end).unwrap_or(line).max(line);
         let mut ids = Vec::new();
         for attr in attrs.iter().filter(|a| path_ends_with(a, "implements")) {
             if let Some(args) = self.args(attr, "implements", false) {
@@ -362,6 +408,7 @@ impl Walker<'_, '_> {
                 item: item.clone(),
                 file: self.file.to_owned(),
                 line,
+                end_line,
             });
         }
     }
@@ -451,6 +498,11 @@ fn attr_line(attr: &Attribute) -> u32 {
 }
 
 /// The 1-based line a span starts on; `None` for spans without a location.
+/// The line a span ends on (`Spanned::span` of a whole item joins its first and last tokens).
+fn end_line_of(span: Span) -> Option<u32> {
+    u32::try_from(span.end().line).ok().filter(|&line| line > 0)
+}
+
 fn line_of(span: Span) -> Option<u32> {
     let line = span.start().line;
     (line > 0).then(|| u32::try_from(line).unwrap_or(u32::MAX))
@@ -506,6 +558,8 @@ fn is_our_attribute(inside: TokenStream) -> bool {
 struct ProptestFn {
     attrs: Vec<Attribute>,
     ident: Ident,
+    /// The closing brace of its body.
+    end: Span,
 }
 
 /// `proptest!`'s grammar: inner attributes (`#![proptest_config(...)]`), then functions with
@@ -518,13 +572,15 @@ fn proptest_fns(input: ParseStream<'_>) -> syn::Result<Vec<ProptestFn>> {
         input.parse::<Visibility>()?;
         input.parse::<Token![fn]>()?;
         let ident: Ident = input.parse()?;
-        loop {
+        let end = loop {
             let tree: TokenTree = input.parse()?;
-            if matches!(&tree, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace) {
-                break;
+            if let TokenTree::Group(g) = &tree
+                && g.delimiter() == Delimiter::Brace
+            {
+                break g.span_close();
             }
-        }
-        fns.push(ProptestFn { attrs, ident });
+        };
+        fns.push(ProptestFn { attrs, ident, end });
     }
     Ok(fns)
 }

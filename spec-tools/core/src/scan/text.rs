@@ -133,6 +133,7 @@ mod tests {
                         test: "core::queue::tests::bounded".into(),
                         file: "src/queue.rs".into(),
                         line: 40,
+                        end_line: 40,
                         kind: EvidenceKind::Property,
                     },
                     DeclaredEvidence {
@@ -140,6 +141,7 @@ mod tests {
                         test: "Queue: Untraced".into(),
                         file: "features/queue.feature".into(),
                         line: 7,
+                        end_line: 7,
                         kind: EvidenceKind::Bdd,
                     },
                 ],
@@ -154,6 +156,7 @@ mod tests {
                     item: "impl Queue".into(),
                     file: "src/queue.rs".into(),
                     line: 3,
+                    end_line: 3,
                 }],
             },
             warnings: Vec::new(),

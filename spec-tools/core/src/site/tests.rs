@@ -64,6 +64,7 @@ fn declared(id: &str, line: u32, kind: EvidenceKind) -> DeclaredEvidence {
         test: format!("t::test_{line}"),
         file: "tests/a.rs".to_owned(),
         line,
+        end_line: line,
         kind,
     }
 }
