@@ -45,3 +45,4 @@ pub mod requirements;
 pub mod review;
 pub mod scan;
 pub mod site;
+pub mod strength;

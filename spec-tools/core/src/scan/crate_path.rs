@@ -36,6 +36,10 @@ struct Package {
     lib_crate: String,
     /// Explicit target paths (relative to the package) → crate names.
     targets: HashMap<String, String>,
+    /// Target names (crate names) with `test = false`.
+    not_tested: Vec<String>,
+    /// `[package] name`.
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,6 +65,22 @@ struct RawPackage {
 struct RawTarget {
     name: Option<String>,
     path: Option<String>,
+    /// `test = false`: `cargo test` does not build or run it unless asked by name.
+    test: Option<bool>,
+}
+
+/// The Cargo target that compiles a test, as `cargo test --workspace` selects it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum CargoTarget {
+    /// The package's library (`--lib`).
+    Lib,
+    /// A binary (`--bin NAME`).
+    Bin(String),
+    /// An integration test (`--test NAME`).
+    Test(String),
+    /// Not run by `cargo test --workspace`: an example, a benchmark, a `test = false` target,
+    /// a file in no package. The reason.
+    NotRun(String),
 }
 
 impl CratePaths {
@@ -88,6 +108,51 @@ impl CratePaths {
                 .unwrap_or(relative)
         };
         package.module_path(inside)
+    }
+
+    /// The package (its name) and Cargo target that compile the test file at `relative`.
+    pub(crate) fn target(&mut self, relative: &str) -> (Option<String>, CargoTarget) {
+        let dir = relative.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let Some(package) = self.package_of(dir) else {
+            return (
+                None,
+                CargoTarget::NotRun(format!("{relative} is in no Cargo package")),
+            );
+        };
+        let inside = if package.dir.is_empty() {
+            relative
+        } else {
+            relative
+                .strip_prefix(package.dir.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .unwrap_or(relative)
+        };
+        let crate_name = package
+            .module_path(inside)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let parts: Vec<&str> = inside.split('/').collect();
+        let target = if package.not_tested.contains(&crate_name) {
+            CargoTarget::NotRun(format!(
+                "target `{crate_name}` of {} has `test = false`",
+                package.name
+            ))
+        } else {
+            match parts.as_slice() {
+                ["tests", ..] => CargoTarget::Test(crate_name),
+                ["benches" | "examples", ..] => {
+                    CargoTarget::NotRun(format!("{relative} is a benchmark or an example"))
+                }
+                ["src", "main.rs"] | ["src", "bin", ..] => CargoTarget::Bin(crate_name),
+                _ if crate_name == package.lib_crate => CargoTarget::Lib,
+                _ => match package.targets.get(inside) {
+                    Some(name) => CargoTarget::Test(name.clone()),
+                    None => CargoTarget::Lib,
+                },
+            }
+        };
+        (Some(package.name.clone()), target)
     }
 
     /// The nearest package at or above `dir`.
@@ -178,6 +243,13 @@ fn read_manifest(root: &Path, dir: &str) -> Option<Package> {
     if let Some(path) = raw.lib.as_ref().and_then(|lib| lib.path.as_deref()) {
         targets.insert(normalize(path), lib_crate.clone());
     }
+    let not_tested = raw
+        .bin
+        .iter()
+        .chain(&raw.test)
+        .filter(|t| t.test == Some(false))
+        .filter_map(|t| t.name.as_deref().map(crate_name))
+        .collect();
     for target in raw
         .bin
         .iter()
@@ -194,6 +266,8 @@ fn read_manifest(root: &Path, dir: &str) -> Option<Package> {
         bin_crate,
         lib_crate,
         targets,
+        not_tested,
+        name: package.name,
     })
 }
 
@@ -278,5 +352,49 @@ mod tests {
             paths.module_path("inner/src/x.rs"),
             ["outer", "inner", "src", "x"]
         );
+    }
+
+    #[test]
+    fn targets_are_what_cargo_test_selects() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "pkg/Cargo.toml",
+            "[package]\nname = \"my-pkg\"\n\n[[test]]\nname = \"engine\"\ntest = false\n",
+        );
+        let mut paths = CratePaths::new(dir.path());
+        let pkg = Some("my-pkg".to_owned());
+        assert_eq!(
+            paths.target("pkg/src/queue.rs"),
+            (pkg.clone(), CargoTarget::Lib)
+        );
+        assert_eq!(
+            paths.target("pkg/src/lib.rs"),
+            (pkg.clone(), CargoTarget::Lib)
+        );
+        assert_eq!(
+            paths.target("pkg/tests/server.rs"),
+            (pkg.clone(), CargoTarget::Test("server".into()))
+        );
+        assert_eq!(
+            paths.target("pkg/tests/provider/main.rs"),
+            (pkg.clone(), CargoTarget::Test("provider".into()))
+        );
+        assert_eq!(
+            paths.target("pkg/tests/provider/selftest.rs"),
+            (pkg.clone(), CargoTarget::Test("provider".into()))
+        );
+        assert_eq!(
+            paths.target("pkg/src/main.rs"),
+            (pkg.clone(), CargoTarget::Bin("my_pkg".into()))
+        );
+        assert!(
+            matches!(paths.target("pkg/tests/engine.rs").1, CargoTarget::NotRun(r) if r.contains("test = false"))
+        );
+        assert!(matches!(
+            paths.target("pkg/benches/b.rs").1,
+            CargoTarget::NotRun(_)
+        ));
+        assert_eq!(paths.target("loose/x.rs").0, None);
     }
 }

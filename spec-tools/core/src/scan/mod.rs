@@ -34,7 +34,7 @@ use crate::diag::Diagnostic;
 use crate::evidence::{EvidenceKey, EvidenceKind, EvidenceRecord};
 use crate::id::{IdPattern, natural_cmp};
 
-mod crate_path;
+pub(crate) mod crate_path;
 mod files;
 mod gherkin;
 pub(crate) mod ids;

@@ -1,0 +1,420 @@
+//! What `spectrace strength` does for one requirement, decided without running anything:
+//! which mutants lie in its implementing items, which of its evidence can run and how, and the
+//! fingerprint of the source it is measured on.
+//!
+//! - **Mutants**: those whose whole span lies inside the lines of one of the requirement's
+//!   `#[implements]` items (same file).
+//! - **Evidence**: its `#[covers]` tests, each selected by exact name in the Cargo target that
+//!   compiles it (`--lib`, `--bin NAME`, `--test NAME`), all in one `cargo test` run; and its
+//!   BDD scenarios, selected by the requirement's tag in the command of `[strength] bdd` (built
+//!   first by `[strength] bdd_build`, so that a mutant that does not compile is unviable, not
+//!   caught).
+//!   Evidence that `cargo test --workspace` would not run (a `test = false` target, a
+//!   benchmark), JUnit cases (a report, not a test spectrace can run) and BDD scenarios without
+//!   a configured command are listed as not run, with the reason.
+//! - **Fingerprint**: SHA-256 over each implementing item's and each evidence item's file name
+//!   and source lines, in a fixed order (first 16 hex digits). It changes when the code the
+//!   measurement is about changes, so a strength cannot silently outlive it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::mutants::Mutant;
+use crate::evidence::EvidenceKind;
+use crate::scan::crate_path::{CargoTarget, CratePaths};
+use crate::scan::{DeclaredEvidence, ImplementationLink, Scan};
+
+/// One command to run, program first.
+pub type Command = Vec<String>;
+
+/// The commands that run scenarios (`[strength]` of spectrace.toml).
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioCommands<'a> {
+    /// Builds the scenario runner.
+    pub build: &'a [String],
+    /// Runs scenarios; `--tags @ID` is appended. Empty: scenarios are not run.
+    pub run: &'a [String],
+}
+
+/// How a requirement's evidence is run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidencePlan {
+    /// Build what the runs need; a failure makes a mutant unviable.
+    pub builds: Vec<Command>,
+    /// Runs the evidence; a failure or a timeout catches a mutant.
+    pub runs: Vec<Command>,
+    /// Evidence items run (`file:line`), sorted.
+    pub run_items: Vec<String>,
+    /// Evidence items that cannot be run here, with the reason, sorted.
+    pub not_run: Vec<(String, String)>,
+}
+
+/// The requirement's implementing items.
+pub fn items<'s>(scan: &'s Scan, id: &str) -> Vec<&'s ImplementationLink> {
+    let mut items: Vec<&ImplementationLink> =
+        scan.implementations.iter().filter(|i| i.id == id).collect();
+    items.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    items
+}
+
+/// The requirement's declared evidence.
+pub fn evidence<'s>(scan: &'s Scan, id: &str) -> Vec<&'s DeclaredEvidence> {
+    let mut found: Vec<&DeclaredEvidence> = scan
+        .evidence
+        .iter()
+        .filter(|e| e.ids.iter().any(|i| i == id))
+        .collect();
+    found.sort_by(|a, b| (&a.file, a.line, &a.test).cmp(&(&b.file, b.line, &b.test)));
+    found
+}
+
+/// The mutants inside `items`, in the order of `mutants`.
+pub fn mutants_in<'m>(items: &[&ImplementationLink], mutants: &'m [Mutant]) -> Vec<&'m Mutant> {
+    mutants
+        .iter()
+        .filter(|m| {
+            items.iter().any(|item| {
+                item.file == m.file
+                    && m.span.start.line >= item.line
+                    && m.span.end.line <= item.end_line
+            })
+        })
+        .collect()
+}
+
+/// `file:line` of an evidence item.
+fn location(e: &DeclaredEvidence) -> String {
+    format!("{}:{}", e.file, e.line)
+}
+
+/// The libtest name of a Rust test: its `module_path!()::name` without the crate.
+fn libtest_name(test: &str) -> &str {
+    test.split_once("::").map_or(test, |(_, rest)| rest)
+}
+
+/// How to run `evidence` under `root`.
+pub fn evidence_plan(
+    root: &Path,
+    id: &str,
+    evidence: &[&DeclaredEvidence],
+    bdd: ScenarioCommands<'_>,
+) -> EvidencePlan {
+    let mut paths = CratePaths::new(root);
+    let mut targets: BTreeSet<CargoTarget> = BTreeSet::new();
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut run_items = Vec::new();
+    let mut not_run = Vec::new();
+    let mut scenarios = false;
+    for e in evidence {
+        match e.kind {
+            EvidenceKind::Bdd if bdd.run.is_empty() => not_run.push((
+                location(e),
+                "a BDD scenario, and `[strength] bdd` names no command that runs scenarios"
+                    .to_owned(),
+            )),
+            EvidenceKind::Bdd => {
+                scenarios = true;
+                run_items.push(location(e));
+            }
+            EvidenceKind::Junit => not_run.push((
+                location(e),
+                "a JUnit test case: spectrace reads its report, it cannot run it".to_owned(),
+            )),
+            _ => match paths.target(&e.file).1 {
+                CargoTarget::NotRun(reason) => not_run.push((location(e), reason)),
+                target => {
+                    targets.insert(target);
+                    names.insert(libtest_name(&e.test));
+                    run_items.push(location(e));
+                }
+            },
+        }
+    }
+    let mut selectors: Vec<String> = Vec::new();
+    for target in &targets {
+        match target {
+            CargoTarget::Lib => selectors.push("--lib".to_owned()),
+            CargoTarget::Bin(name) => selectors.extend(["--bin".to_owned(), name.clone()]),
+            CargoTarget::Test(name) => selectors.extend(["--test".to_owned(), name.clone()]),
+            CargoTarget::NotRun(_) => {}
+        }
+    }
+    let cargo = |extra: &[&str]| -> Command {
+        let mut command: Command = ["cargo", "test", "--workspace"]
+            .iter()
+            .chain(extra)
+            .map(|s| (*s).to_owned())
+            .collect();
+        command.extend(selectors.iter().cloned());
+        command
+    };
+    let mut builds = Vec::new();
+    let mut runs = Vec::new();
+    if !targets.is_empty() {
+        builds.push(cargo(&["--no-run"]));
+        let mut run = cargo(&["--no-fail-fast"]);
+        run.push("--".to_owned());
+        run.push("--exact".to_owned());
+        run.extend(names.iter().map(|n| (*n).to_owned()));
+        runs.push(run);
+    }
+    if scenarios {
+        if !bdd.build.is_empty() {
+            builds.push(bdd.build.to_vec());
+        }
+        let mut run: Command = bdd.run.to_vec();
+        run.push("--tags".to_owned());
+        run.push(format!("@{id}"));
+        runs.push(run);
+    }
+    run_items.sort();
+    not_run.sort();
+    EvidencePlan {
+        builds,
+        runs,
+        run_items,
+        not_run,
+    }
+}
+
+/// The fingerprint of the source a requirement's strength is measured on (see the module
+/// documentation); `read` gives a file's text by its path relative to the root.
+pub fn fingerprint(
+    items: &[&ImplementationLink],
+    evidence: &[&DeclaredEvidence],
+    read: &mut dyn FnMut(&str) -> Option<String>,
+) -> String {
+    let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut hasher = Sha256::new();
+    let spans = items
+        .iter()
+        .map(|i| (i.file.as_str(), i.line, i.end_line))
+        .chain(
+            evidence
+                .iter()
+                .map(|e| (e.file.as_str(), e.line, e.end_line)),
+        );
+    for (file, first, last) in spans {
+        let text = texts
+            .entry(file.to_owned())
+            .or_insert_with(|| read(file))
+            .as_deref()
+            .unwrap_or_default();
+        hasher.update(file.as_bytes());
+        hasher.update([0]);
+        for line in text
+            .lines()
+            .skip(first.saturating_sub(1) as usize)
+            .take((last.saturating_sub(first) + 1) as usize)
+        {
+            hasher.update(line.as_bytes());
+            hasher.update([b'\n']);
+        }
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fixed sample of `count` mutant names chosen by `seed`: the names ordered by SHA-256 of
+/// the seed and the name, first `count`. The same names and seed give the same sample on any
+/// machine.
+pub fn sample<'a>(names: &[&'a str], count: usize, seed: u64) -> BTreeSet<&'a str> {
+    let mut keyed: Vec<([u8; 32], &str)> = names
+        .iter()
+        .map(|name| {
+            let mut hasher = Sha256::new();
+            hasher.update(seed.to_le_bytes());
+            hasher.update(name.as_bytes());
+            (hasher.finalize().into(), *name)
+        })
+        .collect();
+    keyed.sort();
+    keyed
+        .into_iter()
+        .take(count)
+        .map(|(_, name)| name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strength::mutants::{Position, Span};
+
+    fn link(id: &str, file: &str, line: u32, end_line: u32) -> ImplementationLink {
+        ImplementationLink {
+            id: id.to_owned(),
+            item: "Queue::admit".to_owned(),
+            file: file.to_owned(),
+            line,
+            end_line,
+        }
+    }
+
+    fn declared(test: &str, file: &str, line: u32, kind: EvidenceKind) -> DeclaredEvidence {
+        DeclaredEvidence {
+            ids: vec!["REQ-1".to_owned()],
+            test: test.to_owned(),
+            file: file.to_owned(),
+            line,
+            end_line: line + 3,
+            kind,
+        }
+    }
+
+    fn mutant(file: &str, start: u32, end: u32) -> Mutant {
+        Mutant {
+            name: format!("{file}:{start}:1: replace"),
+            file: file.to_owned(),
+            package: "p".to_owned(),
+            genre: "FnValue".to_owned(),
+            replacement: "()".to_owned(),
+            span: Span {
+                start: Position {
+                    line: start,
+                    column: 1,
+                },
+                end: Position {
+                    line: end,
+                    column: 2,
+                },
+            },
+            function: None,
+        }
+    }
+
+    #[test]
+    fn mutants_inside_the_items_lines_belong_to_the_requirement() {
+        let a = link("REQ-1", "src/q.rs", 10, 20);
+        let b = link("REQ-1", "src/p.rs", 5, 5);
+        let all = [
+            mutant("src/q.rs", 10, 12),
+            mutant("src/q.rs", 19, 21),
+            mutant("src/q.rs", 9, 11),
+            mutant("src/p.rs", 5, 5),
+            mutant("src/r.rs", 12, 12),
+        ];
+        let found: Vec<&str> = mutants_in(&[&a, &b], &all)
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(found, ["src/q.rs:10:1: replace", "src/p.rs:5:1: replace"]);
+    }
+
+    #[test]
+    fn tests_run_by_exact_name_in_their_targets_and_scenarios_by_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "core/Cargo.toml",
+            "[package]\nname = \"core\"\n[[test]]\nname = \"engine\"\ntest = false\n",
+        );
+        let lib = declared(
+            "core::queue::tests::bounded",
+            "core/src/queue.rs",
+            40,
+            EvidenceKind::Test,
+        );
+        let props = declared(
+            "properties::fifo",
+            "core/tests/properties.rs",
+            7,
+            EvidenceKind::Property,
+        );
+        let engine = declared("engine::real", "core/tests/engine.rs", 3, EvidenceKind::E2e);
+        let bdd = declared("Queue: full", "features/q.feature", 4, EvidenceKind::Bdd);
+        let junit = declared("py: test_x", "reports/run/py.xml", 1, EvidenceKind::Junit);
+        let all = [&lib, &props, &engine, &bdd, &junit];
+        let run: Vec<String> = ["cargo", "test", "--workspace", "--test", "bdd", "--"]
+            .map(str::to_owned)
+            .to_vec();
+        let build: Vec<String> = ["cargo", "test", "--workspace", "--no-run", "--test", "bdd"]
+            .map(str::to_owned)
+            .to_vec();
+        let commands = ScenarioCommands {
+            build: &build,
+            run: &run,
+        };
+        let plan = evidence_plan(dir.path(), "REQ-1", &all, commands);
+        let words = |c: &Command| c.join(" ");
+        assert_eq!(
+            plan.builds.iter().map(words).collect::<Vec<_>>(),
+            [
+                "cargo test --workspace --no-run --lib --test properties",
+                "cargo test --workspace --no-run --test bdd",
+            ]
+        );
+        assert_eq!(
+            plan.runs.iter().map(words).collect::<Vec<_>>(),
+            [
+                "cargo test --workspace --no-fail-fast --lib --test properties -- --exact fifo queue::tests::bounded",
+                "cargo test --workspace --test bdd -- --tags @REQ-1",
+            ]
+        );
+        assert_eq!(
+            plan.run_items,
+            [
+                "core/src/queue.rs:40",
+                "core/tests/properties.rs:7",
+                "features/q.feature:4"
+            ]
+        );
+        let reasons: Vec<&str> = plan.not_run.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(reasons, ["core/tests/engine.rs:3", "reports/run/py.xml:1"]);
+        let none = ScenarioCommands {
+            build: &[],
+            run: &[],
+        };
+        let without_bdd = evidence_plan(dir.path(), "REQ-1", &[&bdd], none);
+        assert!(without_bdd.runs.is_empty() && without_bdd.builds.is_empty());
+        assert_eq!(without_bdd.not_run.len(), 1);
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_measured_lines_only() {
+        let item = link("REQ-1", "src/q.rs", 2, 3);
+        let test = declared("t::a", "tests/a.rs", 1, EvidenceKind::Test);
+        let mut files = BTreeMap::from([
+            (
+                "src/q.rs".to_owned(),
+                "// head\nfn admit() {\n}\n// tail\n".to_owned(),
+            ),
+            (
+                "tests/a.rs".to_owned(),
+                "fn a() {\n  assert!(x);\n}\n\n\n// after\n".to_owned(),
+            ),
+        ]);
+        let print = |files: &BTreeMap<String, String>| {
+            fingerprint(&[&item], &[&test], &mut |f| files.get(f).cloned())
+        };
+        let first = print(&files);
+        assert_eq!(first.len(), 16);
+        files.insert(
+            "src/q.rs".to_owned(),
+            "// HEAD\nfn admit() {\n}\n// TAIL\n".to_owned(),
+        );
+        assert_eq!(print(&files), first, "lines outside the items do not count");
+        files.insert(
+            "src/q.rs".to_owned(),
+            "// head\nfn admit() { todo() \n}\n".to_owned(),
+        );
+        assert_ne!(print(&files), first);
+    }
+
+    #[test]
+    fn a_sample_is_fixed_by_its_seed() {
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let one = sample(&names, 3, 7);
+        assert_eq!(one.len(), 3);
+        assert_eq!(sample(&names, 3, 7), one);
+        assert_ne!(sample(&names, 3, 8), one);
+        assert_eq!(sample(&names, 10, 7).len(), 6);
+    }
+}
