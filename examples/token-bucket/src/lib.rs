@@ -53,6 +53,7 @@ impl std::fmt::Display for Invalid {
 
 impl Bucket {
     /// A full bucket of `capacity` tokens that gains `rate` tokens per second.
+    #[spectrace::implements("TB-0001")]
     pub fn new(capacity: u64, rate: u64) -> Result<Self, Invalid> {
         if capacity == 0 {
             return Err(Invalid::ZeroCapacity);
@@ -79,6 +80,7 @@ impl Bucket {
     }
 
     /// Moves the clock `ms` milliseconds on, refilling the bucket.
+    #[spectrace::implements("TB-0003", "TB-0004")]
     pub fn advance(&mut self, ms: u64) {
         self.now_ms = self.now_ms.saturating_add(ms);
         let gained = ms.saturating_mul(self.rate);
@@ -87,6 +89,7 @@ impl Bucket {
     }
 
     /// Takes `n` tokens, or says why not.
+    #[spectrace::implements("TB-0002", "TB-0005", "TB-0102")]
     pub fn take(&mut self, n: u64) -> Take {
         if n > self.capacity {
             return Take::Never;

@@ -80,6 +80,18 @@ enum Command {
     /// line `file:line → target: reason` on stderr. Exit codes: 0 no broken link, 1 broken
     /// links, 2 bad input (unreadable files, bad configuration).
     Links(links::LinksArgs),
+    /// Mutation testing per requirement: how much of its implementation its own evidence
+    /// notices when it breaks.
+    ///
+    /// For each requirement with `#[implements]` items (or those named by --id, --package,
+    /// --in-diff), cargo-mutants generates the mutants inside those items; each is applied, its
+    /// evidence built (a failure: unviable) and run — its #[covers] tests by exact name, its
+    /// scenarios by tag (`[strength] bdd`) — and counted caught (a run failed or timed out) or
+    /// missed. Strength = caught / (caught + missed); surviving mutants waived in
+    /// `outputs.strength_waivers` are left out. Writes `outputs.strength`; --check writes nothing
+    /// and exits 1 when an outcome or a fingerprint differs from it. Exit codes: 0 ok, 1 a
+    /// requirement could not be measured or --check found a difference, 2 bad input.
+    Strength(strength::StrengthArgs),
     /// Record that the evidence of reworded requirements was reviewed against their new text.
     ///
     /// A requirement whose fingerprint differs from the one in `outputs.reviewed`
@@ -266,6 +278,7 @@ mod commands;
 mod init;
 mod links;
 mod site;
+mod strength;
 
 /// The scan and the report allocate many small values (tokens, strings); with mimalloc instead
 /// of glibc's allocator `cargo xtask bench report` took about 40 % less time.
@@ -288,6 +301,7 @@ fn main() -> ExitCode {
         }
         Command::Diff(args) => changes::diff(&args.common, &args.rev, args.format, args.fail_on),
         Command::Site(args) => site::run(&args),
+        Command::Strength(args) => strength::run(&args),
     }
 }
 

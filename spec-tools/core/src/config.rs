@@ -29,6 +29,23 @@ pub struct Config {
     pub outputs: OutputsConfig,
     /// The files `spectrace links` checks.
     pub links: LinksConfig,
+    /// How `spectrace strength` runs evidence.
+    pub strength: StrengthConfig,
+}
+
+/// `[strength]`: what `spectrace strength` needs beyond `cargo test`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StrengthConfig {
+    /// The command that runs BDD scenarios, run from the root; `--tags @ID` is appended. Empty:
+    /// scenarios are not run (reported as evidence that could not run).
+    pub bdd: Vec<String>,
+    /// The command that builds what `bdd` runs, so that a mutant that does not compile is
+    /// unviable rather than caught.
+    pub bdd_build: Vec<String>,
+    /// Seconds an evidence run may take before it counts as a timeout (caught); none: three
+    /// times the unmutated run, at least 30 s.
+    pub timeout: Option<u64>,
 }
 
 /// `[links]`: globs relative to the root. Files under a `target/` directory are never read.
@@ -193,6 +210,11 @@ pub struct OutputsConfig {
     pub reviewed: String,
     /// The static site built by `spectrace site` (not committed; replaced as a whole).
     pub site: String,
+    /// Per requirement, the mutants of its implementing items and what its evidence caught
+    /// (`spectrace strength`, committed).
+    pub strength: String,
+    /// Surviving mutants waived as equivalent, each with a reason (committed).
+    pub strength_waivers: String,
 }
 
 impl Default for OutputsConfig {
@@ -205,6 +227,8 @@ impl Default for OutputsConfig {
             run_dir: "reports/run".to_owned(),
             reviewed: "reports/reviewed.yaml".to_owned(),
             site: "site/out".to_owned(),
+            strength: "reports/strength.json".to_owned(),
+            strength_waivers: "reports/strength-waivers.yaml".to_owned(),
         }
     }
 }

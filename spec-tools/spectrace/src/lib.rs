@@ -20,11 +20,18 @@
 //! without it the attribute records nothing and the test runs as written. Runners other than
 //! libtest write the same records with [`append_record`].
 
+//!
+//! The default feature `recorder` is the recorder and `#[covers]`. Without it
+//! (`default-features = false`) the crate is the `#[implements]` attribute alone, for a
+//! library that marks what it implements without serde in its normal build.
+
 // Lets the `covers` macro name `::spectrace` from inside this crate's own tests.
 extern crate self as spectrace;
 
+#[cfg(feature = "recorder")]
 pub mod evidence;
 
+#[cfg(feature = "recorder")]
 pub use evidence::{
     EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome, append_record, evidence_dir,
 };
@@ -33,6 +40,7 @@ pub use evidence::{
 /// `#[test]`, `#[tokio::test]` or a test inside `proptest!`. IDs are checked for syntax at
 /// compile time; `kind = "test" | "property" | "contract" | "compile" | "e2e"` (default
 /// `test`) says what sort of evidence the test is. See [`evidence`].
+#[cfg(feature = "recorder")]
 pub use spectrace_macros::covers;
 
 /// Links an item to the requirements it implements: `#[spectrace::implements("ORCH-3004")]` on
@@ -40,6 +48,7 @@ pub use spectrace_macros::covers;
 /// `spectrace scan` finds the link statically.
 pub use spectrace_macros::implements;
 
+#[cfg(feature = "recorder")]
 #[doc(hidden)]
 pub mod __private {
     //! Support code for the expansion of `#[covers]`; not a public API.

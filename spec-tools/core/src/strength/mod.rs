@@ -7,3 +7,4 @@
 pub mod model;
 pub mod mutants;
 pub mod plan;
+pub mod waivers;

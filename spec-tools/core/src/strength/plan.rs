@@ -218,6 +218,40 @@ pub fn fingerprint(
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The Cargo package that holds `file` (relative to `root`), by its name.
+pub fn package_of(root: &Path, file: &str) -> Option<String> {
+    CratePaths::new(root).target(file).0
+}
+
+/// The lines of `new` that differ from `old`, as 1-based inclusive ranges; a deletion marks
+/// the line where it was.
+pub fn changed_lines(old: &str, new: &str) -> Vec<(u32, u32)> {
+    use similar::{DiffOp, TextDiff};
+    let diff = TextDiff::from_lines(old, new);
+    let to_line = |index: usize| u32::try_from(index + 1).unwrap_or(u32::MAX);
+    diff.ops()
+        .iter()
+        .filter_map(|op| match *op {
+            DiffOp::Equal { .. } => None,
+            DiffOp::Delete { new_index, .. } => Some((to_line(new_index), to_line(new_index))),
+            DiffOp::Insert {
+                new_index, new_len, ..
+            }
+            | DiffOp::Replace {
+                new_index, new_len, ..
+            } => Some((
+                to_line(new_index),
+                to_line(new_index + new_len.saturating_sub(1)),
+            )),
+        })
+        .collect()
+}
+
+/// True when the lines `first..=last` meet one of `changed`.
+pub fn touches(changed: &[(u32, u32)], first: u32, last: u32) -> bool {
+    changed.iter().any(|&(a, b)| a <= last && first <= b)
+}
+
 /// A fixed sample of `count` mutant names chosen by `seed`: the names ordered by SHA-256 of
 /// the seed and the name, first `count`. The same names and seed give the same sample on any
 /// machine.
@@ -406,6 +440,19 @@ mod tests {
             "// head\nfn admit() { todo() \n}\n".to_owned(),
         );
         assert_ne!(print(&files), first);
+    }
+
+    #[test]
+    fn changed_lines_are_ranges_of_the_new_text() {
+        let old = "a\nb\nc\nd\ne\n";
+        assert!(changed_lines(old, old).is_empty());
+        assert_eq!(changed_lines(old, "a\nB\nc\nd\ne\n"), [(2, 2)]);
+        assert_eq!(changed_lines(old, "a\nb\nx\ny\nc\nd\ne\n"), [(3, 4)]);
+        assert_eq!(changed_lines(old, "a\nb\nd\ne\n"), [(3, 3)]);
+        let changed = changed_lines(old, "a\nb\nx\ny\nc\nd\ne\n");
+        assert!(touches(&changed, 4, 9));
+        assert!(!touches(&changed, 5, 9));
+        assert!(!touches(&changed, 1, 2));
     }
 
     #[test]
