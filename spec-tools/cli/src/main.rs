@@ -440,8 +440,8 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
     let known = extraction
         .index
         .requirements
-        .into_iter()
-        .map(|r| r.id)
+        .iter()
+        .map(|r| r.id.clone())
         .collect();
     let output = match scan(&ScanOptions {
         root: args.root.clone(),
@@ -453,14 +453,44 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
         Err(diagnostics) => return fail(&diagnostics),
     };
     print_diagnostics(&output.warnings);
+    // Requirements with a level that no #[implements] item names.
+    let unimplemented: Vec<String> = extraction
+        .index
+        .requirements
+        .iter()
+        .filter(|r| r.level != Level::Info)
+        .filter(|r| !output.scan.implementations.iter().any(|i| i.id == r.id))
+        .map(|r| r.id.clone())
+        .collect();
     let text = match args.format {
-        ScanFormat::Text => output.scan.listing(),
-        ScanFormat::Json => match to_text(&output.scan, Format::Json) {
-            Ok(text) => text,
-            Err(e) => return fail(&[Diagnostic::error("<output>", None, e)]),
-        },
+        ScanFormat::Text => {
+            let mut text = output.scan.listing();
+            text.push_str(&format!(
+                "requirements without an implementation link ({}):\n",
+                unimplemented.len()
+            ));
+            for id in &unimplemented {
+                text.push_str(&format!("  {id}\n"));
+            }
+            text
+        }
+        ScanFormat::Json => {
+            let listed = ScanJson {
+                scan: &output.scan,
+                unimplemented: &unimplemented,
+            };
+            match to_text(&listed, Format::Json) {
+                Ok(text) => text,
+                Err(e) => return fail(&[Diagnostic::error("<output>", None, e)]),
+            }
+        }
     };
-    let summary = output.summary();
+    let summary = format!(
+        "{}, {} requirement{} without an implementation link",
+        output.summary(),
+        unimplemented.len(),
+        if unimplemented.len() == 1 { "" } else { "s" }
+    );
     match args.out.as_deref().filter(|out| out.as_os_str() != "-") {
         Some(out) => {
             let display = display_path(&args.root, out);
@@ -481,6 +511,15 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `spectrace scan --format json`: the scan and the requirements no `#[implements]` names.
+#[derive(serde::Serialize)]
+struct ScanJson<'a> {
+    #[serde(flatten)]
+    scan: &'a spectrace_core::scan::Scan,
+    /// Requirements (MUST, SHOULD, MAY) without an implementation link, in ID order.
+    unimplemented: &'a [String],
 }
 
 /// `None` means stdout.

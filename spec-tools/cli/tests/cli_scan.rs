@@ -299,7 +299,8 @@ fn text_lists_on_stdout_and_summarizes_on_stderr() {
     assert_eq!(
         stderr(&output),
         "spectrace: 7 declared tests (test 1, property 1, contract 1, compile 1, e2e 1, bdd 2), \
-         4 contract links, 6 implementation links in 5 files\n"
+         4 contract links, 6 implementation links in 5 files, 3 requirements without an \
+         implementation link\n"
     );
     let text = stdout(&output);
     assert!(text.starts_with("declared evidence (7):\n"), "{text}");
@@ -316,6 +317,22 @@ fn text_lists_on_stdout_and_summarizes_on_stderr() {
         "{text}"
     );
     assert!(text.contains("implementation links (6):\n"), "{text}");
+    // REQ-001 … REQ-005 are implemented; REQ-006 … REQ-008 are not.
+    assert!(
+        text.ends_with(
+            "requirements without an implementation link (3):\n  REQ-006\n  REQ-007\n  REQ-008\n"
+        ),
+        "{text}"
+    );
+    let json = spectrace(dir.path())
+        .args(["scan", "--format", "json"])
+        .output()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        value["unimplemented"],
+        serde_json::json!(["REQ-006", "REQ-007", "REQ-008"])
+    );
 }
 
 #[test]
