@@ -23,6 +23,7 @@ impl ReplicaLoad {
 /// The ready replica with the most free slots, the lowest index breaking ties; the session's
 /// previous replica when it is ready and has a free slot. `None` when no ready replica has a
 /// free slot.
+#[spectrace::implements("ORCH-3012", "ORCH-3013", "ORCH-3014")]
 pub fn place(replicas: &[ReplicaLoad], session_affinity: Option<usize>) -> Option<usize> {
     let usable = |r: &&ReplicaLoad| r.ready && r.free() > 0;
     if let Some(preferred) = session_affinity

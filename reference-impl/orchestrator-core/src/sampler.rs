@@ -16,6 +16,7 @@ const VOCABULARY: [&str; 64] = [
 ];
 
 /// The seed of a task that gave none: the first 8 bytes, big-endian, of SHA-256 of its id.
+#[spectrace::implements("ORCH-3058")]
 pub fn default_seed(task_id: &str) -> u64 {
     let digest = Sha256::digest(task_id.as_bytes());
     let mut first = [0u8; 8];
@@ -30,6 +31,7 @@ pub struct SimSampler {
     index: u64,
 }
 
+#[spectrace::implements("ORCH-3056", "ORCH-3057", "ORCH-3060")]
 impl SimSampler {
     /// The stream for `(seed, prompt, temperature)`. The temperature enters through its bit
     /// pattern, so every distinct value gives a distinct stream.
@@ -57,6 +59,7 @@ impl SimSampler {
     }
 }
 
+#[spectrace::implements("ORCH-3056", "ORCH-3057", "ORCH-3060")]
 impl Iterator for SimSampler {
     type Item = String;
 

@@ -240,6 +240,14 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
             .iter()
             .filter(|m| chosen.as_ref().is_none_or(|c| c.contains(&m.name)))
             .collect();
+        if mutants.is_empty() && !job.mutants.is_empty() {
+            // Every mutant of this requirement is outside the sample: nothing to run.
+            measured.push(Measured {
+                strength: RequirementStrength::new(&job.id, &job.fingerprint, Vec::new()),
+                sampled_out: job.mutants.len(),
+            });
+            continue;
+        }
         match measure_job(job, &mutants, &places, args, &config, &progress, &waivers) {
             Ok(results) => measured.push(Measured {
                 strength: RequirementStrength::new(&job.id, &job.fingerprint, results),
