@@ -146,6 +146,10 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
     })?
     .scan;
     let selected = select(root, args, &index.requirements, &scanned)?;
+    if selected.is_empty() {
+        eprintln!("spectrace strength: no requirement selected; nothing to measure");
+        return Ok(ExitCode::SUCCESS);
+    }
     let waivers_path = root.join(&config.outputs.strength_waivers);
     let waivers = match std::fs::read_to_string(&waivers_path) {
         Ok(text) => waivers::parse(&config.outputs.strength_waivers, &text).map_err(|d| vec![d])?,
@@ -204,30 +208,12 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
             .map(str::to_owned)
             .collect()
     });
-    let total: usize = jobs
-        .iter()
-        .map(|j| {
-            j.mutants
-                .iter()
-                .filter(|m| chosen.as_ref().is_none_or(|c| c.contains(&m.name)))
-                .count()
-        })
-        .sum();
-    eprintln!(
-        "spectrace strength: {} requirement{}, {total} mutant{} to run{}",
-        jobs.len(),
-        if jobs.len() == 1 { "" } else { "s" },
-        if total == 1 { "" } else { "s" },
-        chosen
-            .as_ref()
-            .map_or_else(String::new, |_| format!(" (a sample, seed {})", args.seed))
-    );
-    let scratch = target_dir(root).join("spectrace-strength");
-    let places = prepare_places(root, &scratch, args)?;
-    let progress = Progress::new(total);
     let mut measured: Vec<Measured> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
-    for job in &jobs {
+    // The mutants to run, each once, with the requirements whose items hold it.
+    let mut work: BTreeMap<(String, u32, String), (&Mutant, Vec<usize>)> = BTreeMap::new();
+    let mut runnable = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
         for (at, reason) in &job.plan.not_run {
             eprintln!("spectrace strength: {}: {at} is not run: {reason}", job.id);
         }
@@ -240,22 +226,110 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
             .iter()
             .filter(|m| chosen.as_ref().is_none_or(|c| c.contains(&m.name)))
             .collect();
-        if mutants.is_empty() && !job.mutants.is_empty() {
-            // Every mutant of this requirement is outside the sample: nothing to run.
+        if mutants.is_empty() {
+            // No mutant in its items, or every one outside the sample: nothing to run.
             measured.push(Measured {
                 strength: RequirementStrength::new(&job.id, &job.fingerprint, Vec::new()),
                 sampled_out: job.mutants.len(),
             });
             continue;
         }
-        match measure_job(job, &mutants, &places, args, &config, &progress, &waivers) {
-            Ok(results) => measured.push(Measured {
-                strength: RequirementStrength::new(&job.id, &job.fingerprint, results),
-                sampled_out: job.mutants.len() - mutants.len(),
-            }),
-            Err(problem) => problems.push(format!("{}: {problem}", job.id)),
+        runnable.push(i);
+        for mutant in mutants {
+            let key = (
+                mutant.file.clone(),
+                mutant.span.start.line,
+                mutant.name.clone(),
+            );
+            work.entry(key).or_insert((mutant, Vec::new())).1.push(i);
         }
     }
+    eprintln!(
+        "spectrace strength: {} requirement{}, {} mutant{} to run{}",
+        jobs.len(),
+        if jobs.len() == 1 { "" } else { "s" },
+        work.len(),
+        if work.len() == 1 { "" } else { "s" },
+        chosen
+            .as_ref()
+            .map_or_else(String::new, |_| format!(" (a sample, seed {})", args.seed))
+    );
+    // Absolute: commands run in other directories and must find the evidence directories.
+    let scratch = target_dir(root).join("spectrace-strength");
+    let scratch = std::path::absolute(&scratch).unwrap_or(scratch);
+    let places = prepare_places(root, &scratch, args)?;
+    let timeouts = baselines(&jobs, &runnable, &places[0], args, &config, &mut problems)?;
+    let progress = Progress::new(work.len());
+    let results: std::sync::Mutex<BTreeMap<usize, Vec<MutantResult>>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let queue = std::sync::Mutex::new(
+        work.values()
+            .map(|(mutant, owners)| {
+                let owners: Vec<usize> = owners
+                    .iter()
+                    .copied()
+                    .filter(|i| timeouts.contains_key(i))
+                    .collect();
+                (*mutant, owners)
+            })
+            .filter(|(_, owners)| !owners.is_empty())
+            .enumerate()
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    let ran = std::thread::scope(|scope| {
+        let workers: Vec<_> = places
+            .iter()
+            .map(|place| {
+                let (queue, results, jobs, timeouts, waivers, progress) =
+                    (&queue, &results, &jobs, &timeouts, &waivers, &progress);
+                scope.spawn(move || -> Result<(), String> {
+                    loop {
+                        let next = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .next();
+                        let Some((k, (mutant, owners))) = next else {
+                            return Ok(());
+                        };
+                        let outcomes =
+                            run_mutant(place, jobs, &owners, mutant, k, timeouts, waivers)?;
+                        progress.step(&outcomes, jobs);
+                        let mut results = results
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        for (owner, result) in outcomes {
+                            results.entry(owner).or_default().push(result);
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("a job panicked".to_owned()))
+            })
+            .collect::<Result<Vec<()>, String>>()
+    });
+    ran.map_err(error)?;
+    let mut results = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for i in runnable {
+        if !timeouts.contains_key(&i) {
+            continue;
+        }
+        let job = &jobs[i];
+        let done = results.remove(&i).unwrap_or_default();
+        let sampled_out = job.mutants.len() - done.len();
+        measured.push(Measured {
+            strength: RequirementStrength::new(&job.id, &job.fingerprint, done),
+            sampled_out,
+        });
+    }
+    measured.sort_by(|a, b| spectrace_core::id::natural_cmp(&a.strength.id, &b.strength.id));
     progress.finish();
     report_waivers(&waivers, &jobs);
     summarize(&measured);
@@ -571,102 +645,89 @@ fn run_all(
     Ok((Ended::Passed, took, failed))
 }
 
-fn measure_job(
-    job: &Job,
-    mutants: &[&Mutant],
-    places: &[Place],
+/// Builds what the `runnable` jobs need once, unmutated, and runs each job's evidence: a job
+/// whose evidence fails unmutated is reported and left out. Returns each remaining job's
+/// timeout.
+fn baselines(
+    jobs: &[Job],
+    runnable: &[usize],
+    place: &Place,
     args: &StrengthArgs,
     config: &Config,
-    progress: &Progress,
-    waivers: &[Waiver],
-) -> Result<Vec<MutantResult>, String> {
-    let logs = places[0].scratch.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
-    let baseline_log = logs.join(format!("{}-baseline.log", job.id));
-    let _ = std::fs::remove_file(&baseline_log);
-    let (built, _, _) = run_all(&places[0], &job.plan.builds, None, &baseline_log)?;
+    problems: &mut Vec<String>,
+) -> Result<BTreeMap<usize, Duration>, Vec<Diagnostic>> {
+    let logs = place.scratch.join("logs");
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| error(format!("cannot create {}: {e}", logs.display())))?;
+    let log = logs.join("baseline.log");
+    let _ = std::fs::remove_file(&log);
+    let builds = union_of_builds(jobs, runnable);
+    let (built, _, _) = run_all(place, &builds, None, &log).map_err(error)?;
     if built != Ended::Passed {
-        return Err(format!(
-            "its evidence does not build unmutated (see {})",
-            baseline_log.display()
-        ));
+        return Err(error(format!(
+            "the evidence does not build without any mutant (see {})",
+            log.display()
+        )));
     }
-    let (ran, took, failed) = run_all(&places[0], &job.plan.runs, None, &baseline_log)?;
-    if ran != Ended::Passed {
-        return Err(format!(
-            "its evidence fails without any mutant ({}; see {})",
-            if failed.is_empty() {
-                "a run failed".to_owned()
-            } else {
-                failed.join(", ")
-            },
-            baseline_log.display()
-        ));
-    }
-    let timeout = Duration::from_secs(
-        args.timeout
+    let mut timeouts = BTreeMap::new();
+    for &i in runnable {
+        let job = &jobs[i];
+        let (ran, took, failed) = run_all(place, &job.plan.runs, None, &log).map_err(error)?;
+        if ran != Ended::Passed {
+            problems.push(format!(
+                "{}: its evidence fails without any mutant ({}; see {})",
+                job.id,
+                if failed.is_empty() {
+                    "a run failed".to_owned()
+                } else {
+                    failed.join(", ")
+                },
+                log.display()
+            ));
+            continue;
+        }
+        let seconds = args
+            .timeout
             .or(config.strength.timeout)
-            .unwrap_or_else(|| (took.as_secs() * 3).max(30)),
-    );
-    let queue = std::sync::Mutex::new(mutants.iter().enumerate().collect::<Vec<_>>().into_iter());
-    let results = std::sync::Mutex::new(Vec::new());
-    let outcome = std::thread::scope(|scope| {
-        let workers: Vec<_> = places
-            .iter()
-            .map(|place| {
-                scope.spawn(|| -> Result<(), String> {
-                    loop {
-                        let next = queue
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .next();
-                        let Some((k, mutant)) = next else {
-                            return Ok(());
-                        };
-                        let result = run_mutant(place, job, mutant, k, timeout, waivers)?;
-                        progress.step(&job.id, &result);
-                        results
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .push(result);
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("a job panicked".to_owned()))
-            })
-            .collect::<Result<Vec<()>, String>>()
-    });
-    outcome?;
-    Ok(results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner))
+            .unwrap_or_else(|| (took.as_secs() * 3).max(30));
+        timeouts.insert(i, Duration::from_secs(seconds));
+    }
+    Ok(timeouts)
 }
 
+/// The build commands of `owners`, each once, in first-seen order.
+fn union_of_builds(jobs: &[Job], owners: &[usize]) -> Vec<Vec<String>> {
+    let mut builds: Vec<Vec<String>> = Vec::new();
+    for &i in owners {
+        for build in &jobs[i].plan.builds {
+            if !builds.contains(build) {
+                builds.push(build.clone());
+            }
+        }
+    }
+    builds
+}
+
+/// Applies `mutant`, builds what its owners' evidence needs, runs each owner's evidence and
+/// restores the file; the result for each owner.
 fn run_mutant(
     place: &Place,
-    job: &Job,
+    jobs: &[Job],
+    owners: &[usize],
     mutant: &Mutant,
     k: usize,
-    timeout: Duration,
+    timeouts: &BTreeMap<usize, Duration>,
     waivers: &[Waiver],
-) -> Result<MutantResult, String> {
+) -> Result<Vec<(usize, MutantResult)>, String> {
     let path = place.tree.join(&mutant.file);
     let original = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mutated = mutants::apply(&original, mutant)?;
-    let log = place
-        .scratch
-        .join("logs")
-        .join(format!("{}-{k}.log", job.id));
-    std::fs::create_dir_all(place.scratch.join("logs")).map_err(|e| e.to_string())?;
+    let logs = place.scratch.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+    let log = logs.join(format!("mutant-{k}.log"));
     let _ = std::fs::remove_file(&log);
-    let outcome;
-    let mut failed = Vec::new();
+    let mut outcomes: Vec<(usize, MutantOutcome, Vec<String>)> = Vec::new();
     {
         let _restore = Restore {
             path: path.clone(),
@@ -674,37 +735,46 @@ fn run_mutant(
         };
         write_atomic(&path, mutated.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        let (built, _, _) = run_all(place, &job.plan.builds, None, &log)?;
-        outcome = if built == Ended::Passed {
-            let (ran, _, items) = run_all(place, &job.plan.runs, Some(timeout), &log)?;
-            failed = items
+        let (built, _, _) = run_all(place, &union_of_builds(jobs, owners), None, &log)?;
+        for &i in owners {
+            let job = &jobs[i];
+            if built != Ended::Passed {
+                outcomes.push((i, MutantOutcome::Unviable, Vec::new()));
+                continue;
+            }
+            let timeout = timeouts.get(&i).copied();
+            let (ran, _, items) = run_all(place, &job.plan.runs, timeout, &log)?;
+            let failed = items
                 .into_iter()
                 .filter(|item| job.plan.run_items.contains(item))
                 .collect();
-            match ran {
+            let outcome = match ran {
                 Ended::Passed => MutantOutcome::Missed,
                 Ended::Failed => MutantOutcome::Caught,
                 Ended::TimedOut => MutantOutcome::Timeout,
-            }
-        } else {
-            MutantOutcome::Unviable
-        };
+            };
+            outcomes.push((i, outcome, failed));
+        }
     }
-    let diff =
-        (outcome == MutantOutcome::Missed).then(|| unified_diff(mutant, &original, &mutated));
-    let waived = (outcome == MutantOutcome::Missed)
-        .then(|| waivers::reason(waivers, &job.id, &mutant.name).map(str::to_owned))
-        .flatten();
-    Ok(MutantResult {
-        name: mutant.name.clone(),
-        file: mutant.file.clone(),
-        line: mutant.span.start.line,
-        replacement: mutant.replacement.clone(),
-        outcome,
-        failed,
-        diff,
-        waived,
-    })
+    Ok(outcomes
+        .into_iter()
+        .map(|(i, outcome, failed)| {
+            let missed = outcome == MutantOutcome::Missed;
+            let result = MutantResult {
+                name: mutant.name.clone(),
+                file: mutant.file.clone(),
+                line: mutant.span.start.line,
+                replacement: mutant.replacement.clone(),
+                outcome,
+                failed,
+                diff: missed.then(|| unified_diff(mutant, &original, &mutated)),
+                waived: missed
+                    .then(|| waivers::reason(waivers, &jobs[i].id, &mutant.name).map(str::to_owned))
+                    .flatten(),
+            };
+            (i, result)
+        })
+        .collect())
 }
 
 /// The mutation as a unified diff with three lines of context.
@@ -830,30 +900,37 @@ impl Progress {
         }
     }
 
-    fn step(&self, id: &str, result: &MutantResult) {
+    /// One mutant done: its outcome for each requirement that holds it.
+    fn step(&self, outcomes: &[(usize, MutantResult)], jobs: &[Job]) {
         let k = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        let outcome = format!("{:?}", result.outcome).to_lowercase();
+        let Some((_, first)) = outcomes.first() else {
+            return;
+        };
+        let verdicts = outcomes
+            .iter()
+            .map(|(i, r)| {
+                let outcome = format!("{:?}", r.outcome).to_lowercase();
+                format!("{} {outcome}", jobs[*i].id)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         match &self.bar {
             Some(bar) => {
-                bar.set_message(format!("{id} {outcome}: {}", result.name));
+                bar.set_message(format!("{verdicts}: {}", first.name));
                 bar.inc(1);
             }
             None => {
                 let elapsed = self.started.elapsed().as_secs();
-                let eta = if k == 0 {
-                    0
-                } else {
-                    elapsed * u64::try_from(self.total - k).unwrap_or(0)
-                        / u64::try_from(k).unwrap_or(1)
-                };
+                let left = u64::try_from(self.total.saturating_sub(k)).unwrap_or(0);
+                let eta = elapsed * left / u64::try_from(k).unwrap_or(1).max(1);
                 eprintln!(
-                    "spectrace strength: mutant {k}/{} {id} {outcome} ({}m{:02}s, ETA {}m{:02}s): {}",
+                    "spectrace strength: mutant {k}/{} {verdicts} ({}m{:02}s, ETA {}m{:02}s): {}",
                     self.total,
                     elapsed / 60,
                     elapsed % 60,
                     eta / 60,
                     eta % 60,
-                    result.name
+                    first.name
                 );
             }
         }
