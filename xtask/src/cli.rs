@@ -18,8 +18,8 @@ Commands:
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
                    openapi-validator, package, haiku-cpu, determinism, compliance, example,
-                   site, links, git-diff), stopping at the first failure; --list prints them
-                   without running.
+                   strength, site, links, git-diff), stopping at the first failure; --list
+                   prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
@@ -40,6 +40,12 @@ Commands:
   ci:package       The spectrace crates' dependency graphs (cargo tree), `cargo package` of
                    all five (verified), and spectrace-core's templates and assets in its
                    .crate.
+  strength         Mutation testing of every requirement with implementation links
+                   (`spectrace strength`, cargo-mutants pinned and installed into
+                   target/tools): rewrites reports/strength.json. Takes hours.
+  ci:strength      Check the committed reports/strength.json: a fixed sample of the mutants of
+                   the orchestrator-core requirements, and the requirements changed since the
+                   merge base with main, in place.
   ci:example       `cargo install` of the spectrace command into target/, `spectrace init`
                    in an empty directory, and the example project (examples/token-bucket)
                    from a clean copy: `spectrace verify`, then `spectrace check`.
@@ -88,6 +94,10 @@ pub enum Command {
     Package,
     /// `ci:example`: install, init, and the example project's gate.
     Example,
+    /// `strength`: mutation testing of every requirement.
+    Strength,
+    /// `ci:strength`: the strength gate.
+    CiStrength,
 }
 
 /// `cargo xtask bench …`.
@@ -180,6 +190,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "ci:site:setup" => no_arguments(args, "ci:site:setup", Command::SiteSetup),
         "ci:package" => no_arguments(args, "ci:package", Command::Package),
         "ci:example" => no_arguments(args, "ci:example", Command::Example),
+        "strength" => no_arguments(args, "strength", Command::Strength),
+        "ci:strength" => no_arguments(args, "ci:strength", Command::CiStrength),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
     }
 }

@@ -32,6 +32,7 @@ mod process;
 mod regen;
 mod rss;
 mod site;
+mod strength;
 mod term;
 mod workspace;
 
@@ -84,6 +85,8 @@ fn main() -> ExitCode {
         Command::Site => site::run(&workspace),
         Command::SiteSetup => site::run_setup(&workspace),
         Command::Package => packaging::run(&workspace),
+        Command::Strength => strength::run(&workspace),
+        Command::CiStrength => strength::ci(&workspace),
         Command::Example => example::run(&workspace),
     }
 }

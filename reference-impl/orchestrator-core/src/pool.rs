@@ -212,7 +212,7 @@ impl PoolScheduler {
     }
 
     /// Offers a task. `deadline_ms` is relative to `now_ms`.
-#[spectrace::implements("ORCH-2007", "ORCH-3010", "ORCH-3011", "ORCH-3048")]
+    #[spectrace::implements("ORCH-2007", "ORCH-3010", "ORCH-3011", "ORCH-3048")]
     pub fn admit(
         &mut self,
         key: TaskKey,
@@ -285,7 +285,7 @@ impl PoolScheduler {
     }
 
     /// Gives free slots of ready replicas to queued tasks, in dispatch order.
-#[spectrace::implements("ORCH-3014", "ORCH-3020", "ORCH-3021")]
+    #[spectrace::implements("ORCH-3014", "ORCH-3020", "ORCH-3021")]
     pub fn dispatch(&mut self, now_ms: u64) -> Vec<Dispatch> {
         let mut out = Vec::new();
         while !self.queue.is_empty() {
@@ -315,7 +315,7 @@ impl PoolScheduler {
 
     /// Ends a task that has not ended (a running one frees its slot; a queued one leaves its
     /// queue).
-#[spectrace::implements("ORCH-3020")]
+    #[spectrace::implements("ORCH-3020")]
     pub fn finish(
         &mut self,
         key: TaskKey,
@@ -348,7 +348,7 @@ impl PoolScheduler {
     }
 
     /// Cancels a queued or running task; idempotent for ended tasks.
-#[spectrace::implements("ORCH-2003")]
+    #[spectrace::implements("ORCH-2003")]
     pub fn cancel(&mut self, key: TaskKey, now_ms: u64) -> CancelOutcome {
         match self.tasks.get(&key).map(|t| t.life.state()) {
             None => CancelOutcome::Unknown,
@@ -361,7 +361,7 @@ impl PoolScheduler {
     }
 
     /// Ends every queued task whose deadline has passed.
-#[spectrace::implements("ORCH-3010")]
+    #[spectrace::implements("ORCH-3010")]
     pub fn expire(&mut self, now_ms: u64) -> Vec<Ended> {
         let due: Vec<TaskKey> = self
             .queue
@@ -394,7 +394,7 @@ impl PoolScheduler {
     }
 
     /// Ends every task running on `replica` (its engine failed) and frees their slots.
-#[spectrace::implements("ORCH-3043")]
+    #[spectrace::implements("ORCH-3043")]
     pub fn end_replica(&mut self, replica: usize, reason: EndReason, now_ms: u64) -> Vec<Ended> {
         let mut on_replica: Vec<TaskKey> = self
             .tasks

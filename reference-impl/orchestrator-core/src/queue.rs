@@ -109,7 +109,7 @@ impl AdmissionQueue {
     }
 
     /// Offers a task to the queue of its class under the pool's full policy.
-#[spectrace::implements("ORCH-3004", "ORCH-3005")]
+    #[spectrace::implements("ORCH-3004", "ORCH-3005")]
     pub fn admit(&mut self, key: TaskKey, priority: Priority) -> Admission {
         let full = self.depth(priority) >= self.capacity(priority);
         let mut evicted = None;
@@ -137,7 +137,7 @@ impl AdmissionQueue {
 
     /// Takes the next task to dispatch: the oldest interactive task, unless batch work has been
     /// passed over `batch_every` times in a row, then the oldest batch task.
-#[spectrace::implements("ORCH-3006", "ORCH-3007")]
+    #[spectrace::implements("ORCH-3006", "ORCH-3007")]
     pub fn pop_next(&mut self) -> Option<(TaskKey, Priority)> {
         let take_batch = self.batch_is_due() || self.interactive.is_empty();
         if take_batch && let Some(key) = self.batch.pop_front() {
@@ -151,7 +151,7 @@ impl AdmissionQueue {
         Some((key, Priority::Interactive))
     }
 
-#[spectrace::implements("ORCH-3007")]
+    #[spectrace::implements("ORCH-3007")]
     fn batch_is_due(&self) -> bool {
         !self.batch.is_empty() && self.passed_over >= self.settings.batch_every
     }
@@ -177,14 +177,14 @@ impl AdmissionQueue {
 
     /// The dispatch order of every queued task, as [`pop_next`](Self::pop_next) would produce
     /// it if nothing else arrived.
-#[spectrace::implements("ORCH-3011")]
+    #[spectrace::implements("ORCH-3011")]
     pub fn dispatch_order(&self) -> Vec<TaskKey> {
         let mut replay = self.clone();
         std::iter::from_fn(|| replay.pop_next().map(|(key, _)| key)).collect()
     }
 
     /// How many queued tasks would be dispatched before this one; `None` when it is not queued.
-#[spectrace::implements("ORCH-3011")]
+    #[spectrace::implements("ORCH-3011")]
     pub fn position(&self, key: TaskKey) -> Option<usize> {
         if !self.contains(key) {
             return None;

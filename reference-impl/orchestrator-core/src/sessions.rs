@@ -92,7 +92,7 @@ impl Sessions {
     }
 
     /// Whether [`admit`](Self::admit) would accept the task, without changing anything.
-#[spectrace::implements("ORCH-3023")]
+    #[spectrace::implements("ORCH-3023")]
     pub fn check(
         &self,
         id: &str,
@@ -116,7 +116,7 @@ impl Sessions {
 
     /// Charges a task to its session, creating the session when it is new or expired, and
     /// restarts its time to live. Nothing changes when a budget would be exceeded.
-#[spectrace::implements("ORCH-3022", "ORCH-3023")]
+    #[spectrace::implements("ORCH-3022", "ORCH-3023")]
     pub fn admit(
         &mut self,
         id: &str,
@@ -141,7 +141,7 @@ impl Sessions {
     }
 
     /// Gives back the tokens a finished task was charged for but did not generate.
-#[spectrace::implements("ORCH-3023")]
+    #[spectrace::implements("ORCH-3023")]
     pub fn refund(&mut self, id: &str, unused_tokens: u64) {
         if let Some(session) = self.sessions.get_mut(id) {
             session.tokens_used = session.tokens_used.saturating_sub(unused_tokens);
