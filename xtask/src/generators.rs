@@ -43,6 +43,17 @@ pub fn generators() -> Vec<Generator> {
             ],
         },
         Generator {
+            name: "strength schema",
+            binary: "spectrace",
+            args: &[
+                "schema",
+                "--of",
+                "strength",
+                "--out",
+                "contracts/schemas/strength.schema.json",
+            ],
+        },
+        Generator {
             name: "regen-schema",
             binary: "contracts-codegen",
             args: &["schema"],

@@ -15,7 +15,6 @@ use spectrace_core::gate::shortfalls;
 use spectrace_core::generated::{Emitted, emit};
 use spectrace_core::paths::{GlobKey, Selector, relative_to};
 use spectrace_core::pipeline::{Loaded, load, report_files};
-use spectrace_core::report::compliance_schema;
 
 use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};
 
@@ -126,17 +125,18 @@ pub fn check(common: &CommonArgs) -> ExitCode {
         );
     }
     for s in &short {
-        let _ = writeln!(
-            err,
-            "{}:{}: {} {} is {} (the gate demands {}): {}",
-            s.spec,
-            s.line,
-            s.level.label(),
-            s.id,
-            s.status,
-            s.demand,
-            s.title
-        );
+        for reason in &s.reasons {
+            let _ = writeln!(
+                err,
+                "{}:{}: {} {} {}: {}",
+                s.spec,
+                s.line,
+                s.level.label(),
+                s.id,
+                reason.describe(s.status, s.demand),
+                s.title
+            );
+        }
         let requirement = loaded.model.requirements.iter().find(|r| r.id == s.id);
         if let Some(r) = requirement.filter(|r| r.status == Status::Suspect) {
             let _ = writeln!(
@@ -362,8 +362,8 @@ pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
 }
 
 /// `spectrace schema [--out PATH [--check]]`.
-pub fn schema(out: Option<&Path>, check: bool) -> ExitCode {
-    let text = match compliance_schema() {
+pub fn schema(text: Result<String, String>, out: Option<&Path>, check: bool) -> ExitCode {
+    let text = match text {
         Ok(text) => text,
         Err(e) => return fail(&[Diagnostic::error("<schema>", None, e)]),
     };
@@ -378,13 +378,11 @@ pub fn schema(out: Option<&Path>, check: bool) -> ExitCode {
         Ok(Emitted::Written | Emitted::Unchanged) => ExitCode::SUCCESS,
         Ok(Emitted::Stale(diff)) => {
             let _ = print_stdout(&diff);
-            eprintln!("spectrace: {display} is stale; run `spectrace schema --out {display}`");
+            eprintln!("spectrace: {display} is stale; run `cargo xtask regen`");
             ExitCode::from(CHECK_FAILED)
         }
         Ok(Emitted::Missing) => {
-            eprintln!(
-                "spectrace: {display} does not exist; run `spectrace schema --out {display}`"
-            );
+            eprintln!("spectrace: {display} does not exist; run `cargo xtask regen`");
             ExitCode::from(CHECK_FAILED)
         }
         Err(e) => fail(&[Diagnostic::error(

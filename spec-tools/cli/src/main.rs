@@ -62,7 +62,8 @@ enum Command {
     /// The gate: exit 1 when a requirement falls short of the `[gate]` policy or a generated
     /// file is stale.
     Check(CommonArgs),
-    /// Print (or write, or check) the JSON Schema of compliance.json.
+    /// Print (or write, or check) the JSON Schema of compliance.json (or, with --of strength,
+    /// of strength.json).
     Schema(SchemaArgs),
     /// Build the static compliance site (default `site/out/`) from reports/compliance.json
     /// and the specs it names.
@@ -182,12 +183,24 @@ struct VerifyArgs {
 /// Options of `spectrace schema`.
 #[derive(Debug, Args)]
 struct SchemaArgs {
+    /// Which file's schema.
+    #[arg(long, value_enum, default_value = "compliance")]
+    of: SchemaOf,
     /// Write the schema here instead of printing it.
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
     /// With --out: do not write, exit 1 with a diff when the file differs.
     #[arg(long, requires = "out")]
     check: bool,
+}
+
+/// The files whose JSON Schema `spectrace schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SchemaOf {
+    /// reports/compliance.json.
+    Compliance,
+    /// reports/strength.json.
+    Strength,
 }
 
 /// Options of `spectrace scan`.
@@ -294,7 +307,13 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify(&args.common, &args.suites),
         Command::Report(args) => commands::report(&args.common, args.check),
         Command::Check(args) => commands::check(&args),
-        Command::Schema(args) => commands::schema(args.out.as_deref(), args.check),
+        Command::Schema(args) => {
+            let text = match args.of {
+                SchemaOf::Compliance => spectrace_core::report::compliance_schema(),
+                SchemaOf::Strength => spectrace_core::strength::model::schema(),
+            };
+            commands::schema(text, args.out.as_deref(), args.check)
+        }
         Command::Links(args) => links::run(&args),
         Command::Review(args) => {
             changes::review(&args.root, args.config.as_deref(), &args.ids, args.all)

@@ -49,14 +49,16 @@ fn report_writes_three_files_and_a_second_run_is_byte_identical() {
         read("reports/compliance.json"),
         read("reports/junit.xml"),
     );
-    assert!(md.contains("| [FIX-001](.specs/spec.md#1-queue) | MUST | The queue MUST be bounded | ✅ verified | [bounded](tests/a.rs#L3) test |"), "{md}");
+    assert!(md.contains("| [FIX-001](.specs/spec.md#1-queue) | MUST | The queue MUST be bounded | ✅ verified | — | [bounded](tests/a.rs#L3) test | — |"), "{md}");
     assert!(
-        md.contains("| ⚠️ unverified | ⚠️ [honest](tests/a.rs#L7) e2e |"),
+        md.contains("| ⚠️ unverified | — | ⚠️ [honest](tests/a.rs#L7) e2e | — |"),
         "{md}"
     );
     assert!(json.contains("\"status\": \"unverified\""));
     assert!(
-        junit.contains("<failure message=\"MUST FIX-002 is unverified\">"),
+        junit.contains(
+            "<failure message=\"MUST FIX-002 is unverified (the gate demands verified)\">"
+        ),
         "{junit}"
     );
     for text in [&md, &json, &junit] {

@@ -151,7 +151,7 @@ impl std::fmt::Display for Demand {
     }
 }
 
-/// `[gate]`: the demand per level.
+/// `[gate]`: the demand per level, and what else a requirement must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GateConfig {
@@ -161,6 +161,15 @@ pub struct GateConfig {
     pub should: Demand,
     /// MAY requirements.
     pub may: Demand,
+    /// When a requirement counts as `verified`: every declared evidence item ran and passed
+    /// (`all`, the default), or some ran and none failed (`any`).
+    pub evidence: EvidenceRule,
+    /// Which levels need an `#[implements]` link (`none`, the default; `must`; `should`:
+    /// MUST and SHOULD).
+    pub implemented: ImplementedDemand,
+    /// The least strength (caught / (caught + missed) of `spectrace strength`) a MUST must
+    /// have, measured on its current code; none (the default) demands nothing.
+    pub must_strength: Option<Ratio>,
 }
 
 impl Default for GateConfig {
@@ -169,7 +178,70 @@ impl Default for GateConfig {
             must: Demand::Verified,
             should: Demand::Verified,
             may: Demand::None,
+            evidence: EvidenceRule::All,
+            implemented: ImplementedDemand::None,
+            must_strength: None,
         }
+    }
+}
+
+/// `[gate] evidence`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EvidenceRule {
+    /// Verified only when every declared evidence item ran and passed.
+    #[default]
+    All,
+    /// Verified when some evidence ran and none that ran failed.
+    Any,
+}
+
+/// `[gate] implemented`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ImplementedDemand {
+    /// No implementation link is needed.
+    #[default]
+    None,
+    /// Every MUST needs one.
+    Must,
+    /// Every MUST and SHOULD needs one.
+    Should,
+}
+
+/// A fraction from 0 to 1, kept in thousandths so that configurations compare exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Ratio {
+    /// Thousandths.
+    pub permille: u32,
+}
+
+impl TryFrom<f64> for Ratio {
+    type Error = String;
+
+    fn try_from(value: f64) -> Result<Self, Self::Error> {
+        if (0.0..=1.0).contains(&value) {
+            // In 0..=1000 after the range check.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let permille = (value * 1000.0).round() as u32;
+            Ok(Self { permille })
+        } else {
+            Err(format!("a strength is a fraction from 0 to 1, not {value}"))
+        }
+    }
+}
+
+impl Ratio {
+    /// True when `caught / judged` reaches this ratio.
+    pub fn met_by(self, caught: usize, judged: usize) -> bool {
+        judged > 0 && (caught as u128) * 1000 >= u128::from(self.permille) * (judged as u128)
+    }
+}
+
+impl std::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.permille / 1000, self.permille % 1000)
     }
 }
 
@@ -304,6 +376,27 @@ mod tests {
         assert_eq!(c.gate.may, Demand::None);
         let e = Config::parse("spectrace.toml", "[gate]\nmust = \"sometimes\"\n").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn gate_evidence_implemented_and_strength() {
+        let c = Config::parse("spectrace.toml", "").unwrap();
+        assert_eq!(c.gate.evidence, EvidenceRule::All);
+        assert_eq!(c.gate.implemented, ImplementedDemand::None);
+        assert_eq!(c.gate.must_strength, None);
+        let c = Config::parse(
+            "spectrace.toml",
+            "[gate]\nevidence = \"any\"\nimplemented = \"must\"\nmust_strength = 0.8\n",
+        )
+        .unwrap();
+        assert_eq!(c.gate.evidence, EvidenceRule::Any);
+        assert_eq!(c.gate.implemented, ImplementedDemand::Must);
+        let floor = c.gate.must_strength.unwrap();
+        assert_eq!(floor.to_string(), "0.800");
+        assert!(floor.met_by(8, 10) && floor.met_by(9, 10) && !floor.met_by(7, 10));
+        assert!(!floor.met_by(0, 0));
+        let e = Config::parse("spectrace.toml", "[gate]\nmust_strength = 1.5\n").unwrap_err();
+        assert!(e.message.contains("from 0 to 1"), "{e}");
     }
 
     #[test]

@@ -4,11 +4,11 @@
 //! → compliance model → report files. Each stage is its own module; this one only calls them in order and collects
 //! their diagnostics.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::compliance::records::{Run, read_run};
-use crate::compliance::{self, ComplianceModel};
+use crate::compliance::{self, BuildOptions, ComplianceModel, Strength, Survivor};
 use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::id::IdPattern;
@@ -19,6 +19,8 @@ use crate::report;
 use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
 use crate::scan::{Scan, ScanOptions, junit_runs, scan};
+use crate::strength::model::{MutantOutcome, StrengthReport};
+use crate::strength::plan;
 
 /// Everything one run is judged on.
 #[derive(Debug, Clone)]
@@ -101,7 +103,17 @@ pub fn load(
         return Err(unknown);
     }
     let reviewed = read_reviewed(root, &config.outputs.reviewed).map_err(|d| vec![d])?;
-    let model = compliance::build_reviewed(&index, &scanned.scan, &run.records, &reviewed);
+    let strength = read_strength(root, &config.outputs.strength, &scanned.scan)?;
+    let model = compliance::build_with(
+        &index,
+        &scanned.scan,
+        &run.records,
+        &BuildOptions {
+            rule: config.gate.evidence,
+            reviewed: reviewed.clone(),
+            strength,
+        },
+    );
     Ok(Loaded {
         config,
         index,
@@ -111,6 +123,64 @@ pub fn load(
         model,
         warnings,
     })
+}
+
+/// The strength of each requirement in `path` (relative to `root`; a missing file measures
+/// nothing), marked stale where the fingerprint of its implementing items and evidence as they
+/// are now differs from the one measured.
+pub fn read_strength(
+    root: &Path,
+    path: &str,
+    scan: &Scan,
+) -> Result<BTreeMap<String, Strength>, Vec<Diagnostic>> {
+    let text = match std::fs::read_to_string(root.join(path)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(vec![Diagnostic::error(
+                path,
+                None,
+                format!("cannot read: {e}"),
+            )]);
+        }
+    };
+    let report = StrengthReport::parse(path, &text)
+        .map_err(|message| vec![Diagnostic::error(path, None, message)])?;
+    let mut files: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut read = |file: &str| {
+        files
+            .entry(file.to_owned())
+            .or_insert_with(|| std::fs::read_to_string(root.join(file)).ok())
+            .clone()
+    };
+    Ok(report
+        .requirements
+        .iter()
+        .map(|r| {
+            let items = plan::items(scan, &r.id);
+            let evidence = plan::evidence(scan, &r.id);
+            let now = plan::fingerprint(&items, &evidence, &mut read);
+            let strength = Strength {
+                caught: r.caught,
+                missed: r.missed,
+                waived: r.waived,
+                unviable: r.unviable,
+                stale: now != r.fingerprint,
+                survivors: r
+                    .mutants
+                    .iter()
+                    .filter(|m| m.outcome == MutantOutcome::Missed && m.waived.is_none())
+                    .map(|m| Survivor {
+                        name: m.name.clone(),
+                        file: m.file.clone(),
+                        line: m.line,
+                        diff: m.diff.clone(),
+                    })
+                    .collect(),
+            };
+            (r.id.clone(), strength)
+        })
+        .collect())
 }
 
 /// Reads `path` (relative to `root`) as reviewed fingerprints; a missing file is an empty map.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::compliance::{ComplianceModel, RequirementStatus, RunOutcome, Status};
 use crate::config::GateConfig;
 use crate::evidence::EvidenceKind;
-use crate::gate::{demand_for, meets};
+use crate::gate::{demand_for, reasons};
 use crate::level::Level;
 use crate::model::RequirementIndex;
 
@@ -65,7 +65,17 @@ struct RequirementView {
     title: String,
     status: Status,
     status_icon: &'static str,
+    /// `7/9`, `stale`, or `—` when not measured.
+    strength: String,
     evidence: Vec<EvidenceView>,
+    implementations: Vec<ImplementationView>,
+}
+
+#[derive(Serialize)]
+struct ImplementationView {
+    item: String,
+    file: String,
+    line: u32,
 }
 
 #[derive(Serialize)]
@@ -111,6 +121,16 @@ fn evidence_name(test: &str, kind: EvidenceKind) -> String {
     short.unwrap_or(test).to_owned()
 }
 
+/// A requirement's strength as the reports write it: `7/9`, `stale` once its code or evidence
+/// changed since the measurement, `—` when never measured.
+pub fn strength_label(strength: Option<&crate::compliance::Strength>) -> String {
+    match strength {
+        None => "—".to_owned(),
+        Some(s) if s.stale => "stale".to_owned(),
+        Some(s) => s.fraction(),
+    }
+}
+
 fn requirement_view(r: &RequirementStatus) -> RequirementView {
     RequirementView {
         id: r.id.clone(),
@@ -120,6 +140,16 @@ fn requirement_view(r: &RequirementStatus) -> RequirementView {
         title: r.title.clone(),
         status: r.status,
         status_icon: r.status.icon(),
+        strength: strength_label(r.strength.as_ref()),
+        implementations: r
+            .implementations
+            .iter()
+            .map(|l| ImplementationView {
+                item: l.target.clone(),
+                file: l.file.clone(),
+                line: l.line,
+            })
+            .collect(),
         evidence: r
             .evidence
             .iter()
@@ -244,7 +274,7 @@ pub fn junit_xml(model: &ComplianceModel, policy: &GateConfig) -> String {
     for r in &model.requirements {
         by_spec.entry(r.spec.as_str()).or_default().push(r);
     }
-    let failed = |r: &RequirementStatus| !meets(r.status, demand_for(policy, r.level));
+    let failed = |r: &RequirementStatus| !reasons(r, policy).is_empty();
     let skipped = |r: &RequirementStatus| !failed(r) && r.status != Status::Verified;
     let count = |rs: &[&RequirementStatus], f: &dyn Fn(&RequirementStatus) -> bool| {
         rs.iter().filter(|r| f(r)).count()
@@ -275,13 +305,20 @@ pub fn junit_xml(model: &ComplianceModel, policy: &GateConfig) -> String {
                 r.line
             ));
             let detail = case_detail(r);
-            if failed(r) {
+            let short = reasons(r, policy);
+            if let Some(first) = short.first() {
+                let demand = demand_for(policy, r.level);
+                let why: Vec<String> = short.iter().map(|w| w.describe(r.status, demand)).collect();
                 out.push_str(&format!(
-                    ">\n      <failure message=\"{} {} is {}\">{}</failure>\n    </testcase>\n",
+                    ">\n      <failure message=\"{} {} {}\">{}</failure>\n    </testcase>\n",
                     r.level.label(),
                     xml(&r.id),
-                    r.status,
-                    xml(&detail)
+                    xml(&first.describe(r.status, demand)),
+                    xml(&if why.len() > 1 {
+                        format!("{}\n{detail}", why.join("\n"))
+                    } else {
+                        detail
+                    })
                 ));
             } else if skipped(r) {
                 out.push_str(&format!(

@@ -10,9 +10,9 @@
 //!
 //! | status | meaning |
 //! |---|---|
-//! | `verified` | at least one linked evidence ran, and every linked evidence that ran passed |
+//! | `verified` | every linked evidence ran and passed (`[gate] evidence = "all"`, the default); with `"any"`, at least one ran and every one that ran passed |
 //! | `failing` | a linked evidence ran and failed |
-//! | `unverified` | linked evidence is declared, none ran |
+//! | `unverified` | linked evidence is declared and some of it (with `"any"`: all of it) did not run |
 //! | `uncovered` | nothing links to it |
 //! | `suspect` | the requirement was reworded since its evidence was last reviewed |
 //!
@@ -37,13 +37,16 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::EvidenceRule;
 use crate::evidence::{EvidenceKey, EvidenceKind, EvidenceRecord, Outcome};
 use crate::level::Level;
 use crate::model::RequirementIndex;
 use crate::scan::Scan;
 
 /// Version of the `compliance.json` format. 2: status `suspect` and `reviewed_fingerprint`.
-pub const COMPLIANCE_SCHEMA_VERSION: u32 = 2;
+/// 3: `strength` per requirement, evidence kind `junit`, and `verified` demanding every
+/// declared item (`[gate] evidence`).
+pub const COMPLIANCE_SCHEMA_VERSION: u32 = 3;
 
 /// A requirement's status in one run; the values are listed best to worst.
 // Declared in rank order, so the derived `Ord` is the rank: `a < b` means `a` is better.
@@ -189,6 +192,55 @@ pub struct RequirementStatus {
     pub contracts: Vec<Link>,
     /// `#[implements]` links into the code.
     pub implementations: Vec<Link>,
+    /// How strongly its evidence catches mutants of its implementing items
+    /// (`spectrace strength`), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strength: Option<Strength>,
+}
+
+/// A requirement's evidence strength, from `reports/strength.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Strength {
+    /// Mutants its evidence caught (a run failed or timed out).
+    pub caught: usize,
+    /// Mutants every evidence item passed, not waived.
+    pub missed: usize,
+    /// Surviving mutants waived as equivalent.
+    pub waived: usize,
+    /// Mutants that do not build.
+    pub unviable: usize,
+    /// The implementing items or the evidence changed since the measurement: the figures may
+    /// no longer hold.
+    pub stale: bool,
+    /// The surviving mutants that are not waived.
+    pub survivors: Vec<Survivor>,
+}
+
+impl Strength {
+    /// `caught/judged` as the reports show it: `7/9`.
+    pub fn fraction(&self) -> String {
+        format!("{}/{}", self.caught, self.caught + self.missed)
+    }
+
+    /// Mutants judged: caught and missed.
+    pub fn judged(&self) -> usize {
+        self.caught + self.missed
+    }
+}
+
+/// A mutant that survived a requirement's evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Survivor {
+    /// cargo-mutants' name.
+    pub name: String,
+    /// File, relative to the root.
+    pub file: String,
+    /// Line of the change.
+    pub line: u32,
+    /// The change as a unified diff.
+    pub diff: Option<String>,
 }
 
 /// One test or scenario linked to a requirement, and how it did.
@@ -231,20 +283,32 @@ struct Merged {
     message: Option<String>,
 }
 
-/// Builds the model of one run, every requirement taken as reviewed at its current wording.
-pub fn build(index: &RequirementIndex, scan: &Scan, records: &[EvidenceRecord]) -> ComplianceModel {
-    build_reviewed(index, scan, records, &BTreeMap::new())
+/// What a model is built with besides the requirements, the scan and the records.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// When a requirement counts as verified (`[gate] evidence`).
+    pub rule: EvidenceRule,
+    /// Per requirement ID, the fingerprint its evidence was last reviewed against; a
+    /// requirement missing from it is new and counts as reviewed at its current fingerprint.
+    pub reviewed: BTreeMap<String, String>,
+    /// Per requirement ID, its measured strength.
+    pub strength: BTreeMap<String, Strength>,
 }
 
-/// Builds the model of one run. `reviewed` maps requirement IDs to the fingerprint their
-/// evidence was last reviewed against; a requirement missing from it is new and counts as
-/// reviewed at its current fingerprint.
-pub fn build_reviewed(
+/// Builds the model of one run with the default options: every declared item must run, every
+/// requirement reviewed at its current wording, no strength.
+pub fn build(index: &RequirementIndex, scan: &Scan, records: &[EvidenceRecord]) -> ComplianceModel {
+    build_with(index, scan, records, &BuildOptions::default())
+}
+
+/// Builds the model of one run.
+pub fn build_with(
     index: &RequirementIndex,
     scan: &Scan,
     records: &[EvidenceRecord],
-    reviewed: &BTreeMap<String, String>,
+    options: &BuildOptions,
 ) -> ComplianceModel {
+    let reviewed = &options.reviewed;
     let mut items: BTreeMap<EvidenceKey, Merged> = BTreeMap::new();
     for declared in &scan.evidence {
         items.insert(
@@ -338,13 +402,17 @@ pub fn build_reviewed(
                 section: r.section.clone(),
                 anchor: r.anchor.clone(),
                 fingerprint: r.fingerprint.clone(),
-                status: with_review(status_of(&evidence), reviewed_fingerprint.is_some()),
+                status: with_review(
+                    status_of(&evidence, options.rule),
+                    reviewed_fingerprint.is_some(),
+                ),
                 reviewed_fingerprint,
                 contracts: contracts.get(r.id.as_str()).cloned().unwrap_or_default(),
                 implementations: implementations
                     .get(r.id.as_str())
                     .cloned()
                     .unwrap_or_default(),
+                strength: options.strength.get(&r.id).cloned(),
                 evidence,
             }
         })
@@ -383,13 +451,18 @@ fn group_links<'a>(pairs: impl Iterator<Item = (&'a str, Link)>) -> BTreeMap<&'a
     map
 }
 
-/// The status that a requirement's evidence gives it (see the module documentation).
-pub fn status_of(evidence: &[EvidenceItem]) -> Status {
+/// The status that a requirement's evidence gives it under `rule` (see the module
+/// documentation).
+pub fn status_of(evidence: &[EvidenceItem], rule: EvidenceRule) -> Status {
+    let ran = |e: &&EvidenceItem| e.outcome == RunOutcome::Passed;
     if evidence.is_empty() {
         Status::Uncovered
     } else if evidence.iter().any(|e| e.outcome == RunOutcome::Failed) {
         Status::Failing
-    } else if evidence.iter().any(|e| e.outcome == RunOutcome::Passed) {
+    } else if match rule {
+        EvidenceRule::All => evidence.iter().all(|e| ran(&e)),
+        EvidenceRule::Any => evidence.iter().any(|e| ran(&e)),
+    } {
         Status::Verified
     } else {
         Status::Unverified

@@ -220,7 +220,15 @@ fn a_reworded_requirement_is_suspect_and_records_its_reviewed_fingerprint() {
         .map(|id| ((*id).to_owned(), old.clone()))
         .chain([("A-5".to_owned(), current.clone())])
         .collect();
-    let model = build_reviewed(&index, &scan, &records, &reviewed);
+    let model = build_with(
+        &index,
+        &scan,
+        &records,
+        &BuildOptions {
+            reviewed,
+            ..BuildOptions::default()
+        },
+    );
     assert_eq!(status(&model, "A-1"), Status::Suspect);
     assert_eq!(status(&model, "A-2"), Status::Suspect);
     assert_eq!(status(&model, "A-3"), Status::Failing);
@@ -273,4 +281,61 @@ fn names_in_reports_are_the_serialized_names() {
         assert_eq!(serde_json::to_value(level).unwrap(), level.as_str());
         assert_eq!(level.label().to_lowercase(), level.as_str());
     }
+}
+
+#[test]
+fn verified_needs_every_declared_item_unless_the_rule_is_any() {
+    let index = index(&["A-1", "A-2"]);
+    let scan = Scan {
+        evidence: vec![
+            declared(&["A-1"], "a.rs", 1),
+            declared(&["A-1"], "a.rs", 2),
+            declared(&["A-2"], "a.rs", 3),
+        ],
+        ..Scan::default()
+    };
+    // A-1's second item did not run; A-2's one item ran.
+    let records = [
+        record(&["A-1"], "a.rs", 1, Outcome::Passed),
+        record(&["A-2"], "a.rs", 3, Outcome::Passed),
+    ];
+    let all = build(&index, &scan, &records);
+    assert_eq!(status(&all, "A-1"), Status::Unverified);
+    assert_eq!(status(&all, "A-2"), Status::Verified);
+    let any = build_with(
+        &index,
+        &scan,
+        &records,
+        &BuildOptions {
+            rule: EvidenceRule::Any,
+            ..BuildOptions::default()
+        },
+    );
+    assert_eq!(status(&any, "A-1"), Status::Verified);
+}
+
+#[test]
+fn strength_is_attached_to_its_requirement() {
+    let index = index(&["A-1", "A-2"]);
+    let strength = Strength {
+        caught: 7,
+        missed: 2,
+        waived: 1,
+        unviable: 0,
+        stale: false,
+        survivors: Vec::new(),
+    };
+    let model = build_with(
+        &index,
+        &Scan::default(),
+        &[],
+        &BuildOptions {
+            strength: [("A-2".to_owned(), strength.clone())].into(),
+            ..BuildOptions::default()
+        },
+    );
+    let by_id = |id: &str| model.requirements.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(by_id("A-1").strength, None);
+    assert_eq!(by_id("A-2").strength.as_ref().unwrap().fraction(), "7/9");
+    assert_eq!(model.schema_version, 3);
 }

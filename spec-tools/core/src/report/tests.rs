@@ -97,13 +97,13 @@ fn markdown_has_totals_then_a_table_per_section() {
     let two = text.find("### 2 Two").unwrap();
     assert!(one < two);
     assert!(text.contains(
-        "| [A-1](.specs/s.md#1-one) | MUST | Title \\| of A-1 | ✅ verified | [it_works](tests/server.rs#L40) e2e |"
+        "| [A-1](.specs/s.md#1-one) | MUST | Title \\| of A-1 | ✅ verified | — | [it_works](tests/server.rs#L40) e2e | — |"
     ), "{text}");
     assert!(
         text.contains("❌ [a full queue](features/b.feature#L7) bdd"),
         "{text}"
     );
-    assert!(text.contains("| ⬜ uncovered | — |"), "{text}");
+    assert!(text.contains("| ⬜ uncovered | — | — | — |"), "{text}");
     assert!(text.ends_with("|\n") && !text.ends_with("\n\n"));
 }
 
@@ -134,7 +134,7 @@ fn junit_fails_what_the_gate_fails_and_skips_the_rest() {
     );
     assert!(text.contains("name=\"A-1 Title | of A-1\" file=\".specs/s.md\" line=\"5\"/>"));
     assert!(
-        text.contains("<failure message=\"MUST A-2 is failing\">"),
+        text.contains("<failure message=\"MUST A-2 is failing (the gate demands verified)\">"),
         "{text}"
     );
     assert!(
@@ -178,12 +178,14 @@ fn suspect_shows_in_markdown_junit_and_json() {
     let text = compliance_markdown(&index(), &model, "").unwrap();
     assert!(text.contains("| MUST | 0 | 0 | 1 | 0 | 1 | 2 |"), "{text}");
     assert!(
-        text.contains("| Title \\| of A-1 | 🔶 suspect | [it_works](tests/server.rs#L40) e2e |"),
+        text.contains(
+            "| Title \\| of A-1 | 🔶 suspect | — | [it_works](tests/server.rs#L40) e2e |"
+        ),
         "{text}"
     );
     let junit = junit_xml(&model, &GateConfig::default());
     assert!(
-        junit.contains("<failure message=\"MUST A-1 is suspect\">reworded since its evidence was reviewed (reviewed against fingerprint 1111111111111111, now 0000000000000000): check the evidence against the new text, then run `spectrace review A-1`</failure>"),
+        junit.contains("<failure message=\"MUST A-1 is suspect (the gate demands verified)\">reworded since its evidence was reviewed (reviewed against fingerprint 1111111111111111, now 0000000000000000): check the evidence against the new text, then run `spectrace review A-1`</failure>"),
         "{junit}"
     );
     let json = compliance_json(&model).unwrap();
@@ -202,4 +204,43 @@ fn suspect_shows_in_markdown_junit_and_json() {
     assert!(validator.is_valid(&serde_json::from_str(&json).unwrap()));
     let back: ComplianceModel = serde_json::from_str(&json).unwrap();
     assert_eq!(back, model);
+}
+
+#[test]
+fn strength_and_implementing_items_show_in_markdown_and_junit() {
+    let mut model = model();
+    model.requirements[0].implementations = vec![crate::compliance::Link {
+        file: "src/queue.rs".into(),
+        line: 12,
+        target: "Queue::admit".into(),
+    }];
+    model.requirements[0].strength = Some(crate::compliance::Strength {
+        caught: 7,
+        missed: 2,
+        waived: 0,
+        unviable: 1,
+        stale: false,
+        survivors: Vec::new(),
+    });
+    let text = compliance_markdown(&index(), &model, "").unwrap();
+    assert!(
+        text.contains("| ✅ verified | 7/9 | [it_works](tests/server.rs#L40) e2e | [Queue::admit](src/queue.rs#L12) |"),
+        "{text}"
+    );
+    let mut policy = GateConfig::default();
+    policy.must_strength = Some(crate::config::Ratio::try_from(0.8).unwrap());
+    let junit = junit_xml(&model, &policy);
+    assert!(
+        junit.contains(
+            "<failure message=\"MUST A-1 has strength 7/9 (the gate demands at least 0.800)\">"
+        ),
+        "{junit}"
+    );
+    model.requirements[0].strength.as_mut().unwrap().stale = true;
+    let text = compliance_markdown(&index(), &model, "").unwrap();
+    assert!(text.contains("| ✅ verified | stale |"), "{text}");
+    let schema: serde_json::Value = serde_json::from_str(&compliance_schema().unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&compliance_json(&model).unwrap()).unwrap();
+    assert!(validator.is_valid(&json));
 }
