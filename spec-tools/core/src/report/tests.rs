@@ -227,8 +227,10 @@ fn strength_and_implementing_items_show_in_markdown_and_junit() {
         text.contains("| ✅ verified | 7/9 | [it_works](tests/server.rs#L40) e2e | [Queue::admit](src/queue.rs#L12) |"),
         "{text}"
     );
-    let mut policy = GateConfig::default();
-    policy.must_strength = Some(crate::config::Ratio::try_from(0.8).unwrap());
+    let policy = GateConfig {
+        must_strength: Some(crate::config::Ratio::try_from(0.8).unwrap()),
+        ..GateConfig::default()
+    };
     let junit = junit_xml(&model, &policy);
     assert!(
         junit.contains(
