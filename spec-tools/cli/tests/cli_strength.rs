@@ -1,0 +1,217 @@
+//! `spectrace strength` on a small crate (`fixtures/strength`): its strong test catches every
+//! mutant but the equivalent one, which a waiver leaves out (8/8); weakened, the same test lets
+//! six mutants survive, and strength, `--check`, the report and the gate all say so, naming the
+//! survivors. The mutants are cargo-mutants' own list of the fixture (`mutants.json`); the
+//! builds and test runs are real.
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{spectrace, stderr, write};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/strength")
+}
+
+fn copy(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() == "target" {
+                continue;
+            }
+            std::fs::create_dir_all(&target).unwrap();
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of the fixture depending on this checkout's spectrace, and a `cargo-mutants` that
+/// answers with the fixture's list.
+fn project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("counter");
+    std::fs::create_dir_all(&root).unwrap();
+    copy(&fixture(), &root);
+    let spectrace_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../spectrace")
+        .canonicalize()
+        .unwrap();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            "\"../../../../spectrace\"",
+            &format!("\"{}\"", spectrace_dir.display()),
+        );
+    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    let tool = dir.path().join("cargo-mutants");
+    write(
+        dir.path(),
+        "cargo-mutants",
+        &format!(
+            "#!/bin/sh\nif [ \"$2\" = --version ]; then echo 'cargo-mutants 27.1.0'; exit 0; fi\ncat '{}'\n",
+            root.join("mutants.json").display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write(
+        &root,
+        "reports/strength-waivers.yaml",
+        "- id: REQ-0001\n  mutant: \"src/lib.rs: replace > with >= in bounded_add\"\n  reason: \"equivalent: at count + n == limit both branches give limit\"\n",
+    );
+    (dir, tool)
+}
+
+/// `spectrace strength` in `root` with extra `args`.
+fn strength(root: &Path, tool: &Path, args: &[&str]) -> std::process::Output {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+            PathBuf::from,
+        )
+        .join("strength-fixture");
+    spectrace(root)
+        .arg("strength")
+        .args(["--in-place", "--cargo-mutants"])
+        .arg(tool)
+        .args(args)
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .unwrap()
+}
+
+fn report(root: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(root.join("reports/strength.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn a_weakened_test_turns_the_strength_down_naming_the_survivors() {
+    let (dir, tool) = project();
+    let root = dir.path().join("counter");
+
+    let strong = strength(&root, &tool, &[]);
+    assert_eq!(strong.status.code(), Some(0), "{}", stderr(&strong));
+    assert!(
+        stderr(&strong).contains("REQ-0001: 8/8 caught (0 missed, 1 waived, 0 unviable)"),
+        "{}",
+        stderr(&strong)
+    );
+    let r = &report(&root)["requirements"][0];
+    assert_eq!(
+        (
+            r["caught"].as_u64(),
+            r["missed"].as_u64(),
+            r["waived"].as_u64()
+        ),
+        (Some(8), Some(0), Some(1))
+    );
+    assert_eq!(r["mutants"].as_array().unwrap().len(), 9);
+    let committed = std::fs::read_to_string(root.join("reports/strength.json")).unwrap();
+    assert!(
+        std::fs::read_to_string(root.join("src/lib.rs"))
+            .unwrap()
+            .lines()
+            .all(|l| !l.contains("changed by spectrace strength")),
+        "every mutant is undone"
+    );
+
+    // The test keeps one loose assertion.
+    write(
+        &root,
+        "tests/counter.rs",
+        "#[spectrace::covers(\"REQ-0001\")]\n#[test]\nfn adds_within_the_limit_and_stops_at_it() {\n    assert!(strength_fixture::bounded_add(2, 3, 10) <= 10);\n}\n",
+    );
+    let check = strength(&root, &tool, &["--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains("REQ-0001: its implementing items or evidence changed"),
+        "{}",
+        stderr(&check)
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("reports/strength.json")).unwrap(),
+        committed,
+        "--check writes nothing"
+    );
+
+    let weak = strength(&root, &tool, &[]);
+    assert_eq!(weak.status.code(), Some(0), "{}", stderr(&weak));
+    let err = stderr(&weak);
+    assert!(
+        err.contains("REQ-0001: 2/8 caught (6 missed, 1 waived, 0 unviable)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("survived: src/lib.rs:6:5: replace bounded_add -> u32 with 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("survived: src/lib.rs:6:14: replace + with * in bounded_add"),
+        "{err}"
+    );
+    let r = &report(&root)["requirements"][0];
+    assert_eq!(r["missed"].as_u64(), Some(6));
+    let survivor = r["mutants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "src/lib.rs:6:5: replace bounded_add -> u32 with 0")
+        .unwrap();
+    assert_eq!(survivor["outcome"], "missed");
+    assert!(
+        survivor["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+    0 /* ~ changed by spectrace strength ~ */"),
+        "{survivor}"
+    );
+
+    // The report and the gate see it.
+    write(
+        &root,
+        "spectrace.toml",
+        "[specs]\nid_pattern = \"REQ-[0-9]{4}\"\n\n[evidence]\nrust = [\"src/**/*.rs\", \"tests/**/*.rs\"]\nfeatures = []\n\n[gate]\nimplemented = \"must\"\nmust_strength = 0.8\n",
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        PathBuf::from,
+    );
+    let verify = spectrace(&root)
+        .arg("verify")
+        .env("CARGO_TARGET_DIR", target.join("strength-fixture"))
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    let md = std::fs::read_to_string(root.join("COMPLIANCE.md")).unwrap();
+    assert!(md.contains("| ✅ verified | 2/8 |"), "{md}");
+    assert!(md.contains("[bounded_add](src/lib.rs#L5)"), "{md}");
+    let gate = spectrace(&root).arg("check").output().unwrap();
+    assert_eq!(gate.status.code(), Some(1), "{}", stderr(&gate));
+    assert!(
+        stderr(&gate).contains(
+            ".specs/spec.md:3: MUST REQ-0001 has strength 2/8 (the gate demands at least 0.800)"
+        ),
+        "{}",
+        stderr(&gate)
+    );
+    // Changing the code makes the measured strength stale.
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        lib.replace("{ limit }", "{ limit.min(u32::MAX) }"),
+    )
+    .unwrap();
+    let report = spectrace(&root).arg("report").output().unwrap();
+    assert!(report.status.success(), "{}", stderr(&report));
+    let md = std::fs::read_to_string(root.join("COMPLIANCE.md")).unwrap();
+    assert!(md.contains("| ✅ verified | stale |"), "{md}");
+}
