@@ -64,12 +64,29 @@ mod tests {
         assert_eq!(place(&[r(0, true, 4, 0), r(1, true, 4, 0)], None), Some(0));
     }
 
+    #[spectrace::covers("ORCH-3012")]
+    #[test]
+    fn the_most_free_slots_count_only_among_ready_replicas_with_a_free_slot() {
+        assert_eq!(
+            place(&[r(0, false, 8, 0), r(1, true, 4, 3)], None),
+            Some(1),
+            "an unready replica's free slots do not count"
+        );
+        assert_eq!(place(&[r(0, true, 2, 2)], None), None, "a full replica");
+        assert_eq!(place(&[r(0, true, 2, 2), r(1, true, 4, 3)], None), Some(1));
+    }
+
     #[spectrace::covers("ORCH-3014")]
     #[test]
     fn unready_and_full_replicas_are_never_chosen() {
         assert_eq!(place(&[r(0, false, 4, 0), r(1, true, 4, 3)], None), Some(1));
         assert_eq!(place(&[r(0, false, 4, 0), r(1, true, 4, 4)], None), None);
         assert_eq!(place(&[], None), None);
+        assert_eq!(
+            place(&[r(0, true, 4, 3), r(1, false, 4, 0)], Some(1)),
+            Some(0),
+            "not even for the session's previous replica"
+        );
     }
 
     #[spectrace::covers("ORCH-3013")]

@@ -211,8 +211,18 @@ impl PoolScheduler {
         )
     }
 
+    /// The `retry_after_ms` of a `429` from the full queue of `priority`: the predicted start
+    /// of a task behind every queued one once a slot frees up, between 1 ms and
+    /// [`MAX_RETRY_AFTER_MS`].
+    #[spectrace::implements("ORCH-3048")]
+    fn retry_after_ms(&self, priority: Priority) -> u64 {
+        let behind = self.queue.depth(priority);
+        predicted_start_ms(behind, 0, self.ready_slots(), self.mean.mean_ms())
+            .clamp(1, MAX_RETRY_AFTER_MS)
+    }
+
     /// Offers a task. `deadline_ms` is relative to `now_ms`.
-    #[spectrace::implements("ORCH-2007", "ORCH-3010", "ORCH-3011", "ORCH-3048")]
+    #[spectrace::implements("ORCH-2007", "ORCH-3010", "ORCH-3011")]
     pub fn admit(
         &mut self,
         key: TaskKey,
@@ -229,16 +239,12 @@ impl PoolScheduler {
         };
         let queue = trial.as_mut().unwrap_or(&mut self.queue);
         match queue.admit(key, priority) {
-            Admission::Rejected => {
-                let behind = self.queue.depth(priority);
-                let hint = predicted_start_ms(behind, 0, self.ready_slots(), self.mean.mean_ms());
-                Offer::QueueFull {
-                    retry_after_ms: hint.clamp(1, MAX_RETRY_AFTER_MS),
-                }
-            }
+            Admission::Rejected => Offer::QueueFull {
+                retry_after_ms: self.retry_after_ms(priority),
+            },
             Admission::Admitted { position, evicted } => {
                 let predicted = self.predict(position);
-                if deadline_ms.is_some_and(|deadline| deadline < predicted) {
+                if deadline_infeasible(deadline_ms, predicted) {
                     return Offer::DeadlineInfeasible {
                         predicted_start_ms: predicted,
                     };
@@ -352,7 +358,7 @@ impl PoolScheduler {
     pub fn cancel(&mut self, key: TaskKey, now_ms: u64) -> CancelOutcome {
         match self.tasks.get(&key).map(|t| t.life.state()) {
             None => CancelOutcome::Unknown,
-            Some(state) if state.is_terminal() => CancelOutcome::AlreadyEnded(state),
+            // `finish` refuses an ended task (an illegal transition) and changes nothing.
             Some(state) => match self.finish(key, EndReason::Cancelled, now_ms) {
                 Ok(ended) => CancelOutcome::Cancelled(ended),
                 Err(_) => CancelOutcome::AlreadyEnded(state),
@@ -458,6 +464,13 @@ impl PoolScheduler {
     }
 }
 
+/// Whether a task cannot start by its deadline: its `deadline_ms` is smaller than its
+/// `predicted_start_ms`.
+#[spectrace::implements("ORCH-3010")]
+fn deadline_infeasible(deadline_ms: Option<u64>, predicted_start_ms: u64) -> bool {
+    deadline_ms.is_some_and(|deadline| deadline < predicted_start_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,6 +546,21 @@ mod tests {
         };
         assert!((1..=MAX_RETRY_AFTER_MS).contains(&retry_after_ms));
         assert_eq!(p.state(TaskKey(3)), None, "a refused task leaves no trace");
+        // Once a slot frees up, a task admitted to the same queue is predicted to start no later
+        // than the hint said.
+        p.finish(TaskKey(1), EndReason::Completed, 100).unwrap();
+        p.dispatch(100);
+        let Offer::Admitted {
+            predicted_start_ms, ..
+        } = p.admit(TaskKey(4), Priority::Interactive, 100, None)
+        else {
+            panic!()
+        };
+        assert!(predicted_start_ms > 0, "the only slot is busy");
+        assert!(
+            retry_after_ms >= predicted_start_ms,
+            "{retry_after_ms} < {predicted_start_ms}"
+        );
     }
 
     #[spectrace::covers("ORCH-3010")]
@@ -546,6 +574,22 @@ mod tests {
             Offer::DeadlineInfeasible { .. }
         ));
         assert_eq!(p.queue_depth(Priority::Interactive), 0);
+        // Task 1 runs for a predicted 100 ms: a deadline of exactly that is feasible, one
+        // millisecond less is not.
+        assert!(matches!(
+            p.admit(TaskKey(4), Priority::Interactive, 0, Some(99)),
+            Offer::DeadlineInfeasible {
+                predicted_start_ms: 100
+            }
+        ));
+        assert!(matches!(
+            p.admit(TaskKey(5), Priority::Interactive, 0, Some(100)),
+            Offer::Admitted { .. }
+        ));
+        assert!(matches!(
+            p.cancel(TaskKey(5), 0),
+            CancelOutcome::Cancelled(_)
+        ));
         p.admit(TaskKey(3), Priority::Interactive, 0, Some(500));
         assert!(p.expire(499).is_empty());
         let ended = p.expire(500);

@@ -7,7 +7,7 @@
 /// Milliseconds until the task at `position` (0-based, in dispatch order) is likely to start,
 /// given the pool's free and total slots and the mean run time of recent tasks.
 /// 0 when a slot is free for it now; never decreasing in `position`.
-#[spectrace::implements("ORCH-3011", "ORCH-3048")]
+#[spectrace::implements("ORCH-3011")]
 pub fn predicted_start_ms(
     position: usize,
     free_slots: usize,

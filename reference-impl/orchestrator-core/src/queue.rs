@@ -131,7 +131,9 @@ impl AdmissionQueue {
         {
             evicted = Some((newest_batch, EvictionReason::Shed));
         }
-        let position = self.position(key).unwrap_or(self.len() - 1);
+        // Always found: `key` was just queued, and shedding removes only batch tasks queued
+        // before it.
+        let position = self.position(key).unwrap_or_default();
         Admission::Admitted { position, evicted }
     }
 
@@ -233,6 +235,54 @@ mod tests {
         assert_eq!(q.pop_next(), Some((TaskKey(1), Priority::Batch)));
         assert_eq!(q.pop_next(), Some((TaskKey(2), Priority::Batch)));
         assert_eq!(q.pop_next(), None);
+    }
+
+    #[spectrace::covers("ORCH-3004")]
+    #[test]
+    fn below_capacity_every_task_stays_queued_in_its_class_order() {
+        for policy in [FullPolicy::Reject, FullPolicy::DropLru] {
+            let mut q = queue(policy, 4, 4, 4);
+            q.admit(TaskKey(100), Priority::Batch);
+            for k in 1..=3 {
+                assert_eq!(admitted(q.admit(TaskKey(k), Priority::Interactive)).1, None);
+            }
+            assert_eq!(admitted(q.admit(TaskKey(101), Priority::Batch)).1, None);
+            let popped: Vec<u64> = std::iter::from_fn(|| q.pop_next().map(|(k, _)| k.0)).collect();
+            assert_eq!(popped, [1, 2, 3, 100, 101], "{policy:?}");
+        }
+    }
+
+    #[spectrace::covers("ORCH-3004", "ORCH-3005")]
+    #[test]
+    fn shedding_happens_only_when_an_interactive_task_is_admitted() {
+        let mut q = queue(FullPolicy::ShedLowPriority, 4, 8, 4);
+        for k in 1..=2 {
+            q.admit(TaskKey(k), Priority::Interactive);
+        }
+        // The interactive queue is half full, but a batch arrival sheds nothing.
+        assert_eq!(admitted(q.admit(TaskKey(100), Priority::Batch)).1, None);
+        assert_eq!(admitted(q.admit(TaskKey(101), Priority::Batch)).1, None);
+        assert_eq!(
+            admitted(q.admit(TaskKey(3), Priority::Interactive)).1,
+            Some((TaskKey(101), EvictionReason::Shed))
+        );
+        assert_eq!(q.dispatch_order(), [1, 2, 3, 100].map(TaskKey));
+    }
+
+    #[spectrace::covers("ORCH-3005")]
+    #[test]
+    fn shedding_starts_exactly_when_the_interactive_queue_is_half_full() {
+        let mut q = queue(FullPolicy::ShedLowPriority, 6, 8, 4);
+        q.admit(TaskKey(1), Priority::Interactive);
+        q.admit(TaskKey(100), Priority::Batch);
+        q.admit(TaskKey(101), Priority::Batch);
+        // 2 of 6: below half.
+        assert_eq!(admitted(q.admit(TaskKey(2), Priority::Interactive)).1, None);
+        // 3 of 6: half full.
+        assert_eq!(
+            admitted(q.admit(TaskKey(3), Priority::Interactive)).1,
+            Some((TaskKey(101), EvictionReason::Shed))
+        );
     }
 
     #[spectrace::covers("ORCH-3005")]

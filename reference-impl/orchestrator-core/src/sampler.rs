@@ -97,6 +97,19 @@ mod tests {
         assert_eq!(default_seed("abc"), 0xba78_16bf_8f01_cfea);
     }
 
+    /// The sim stream is part of the contract: byte-identical whichever replica, process or
+    /// build runs it, so it is pinned here to its known values.
+    #[spectrace::covers("ORCH-3057", "ORCH-3060")]
+    #[test]
+    fn the_sim_stream_is_pinned_to_known_values() {
+        assert_eq!(
+            take(42, "Write a haiku", 8).concat(),
+            "birch rain lantern patient light loom jade silver"
+        );
+        let tokens: Vec<String> = SimSampler::new(7, "hello", 0.7).take(4).collect();
+        assert_eq!(tokens, ["window", " token", " north", " patient"]);
+    }
+
     #[test]
     fn tokens_are_words_separated_by_spaces() {
         let tokens = take(1, "hello", 3);

@@ -65,6 +65,10 @@ pub fn run(
         .args(args)
         .current_dir(&place.tree)
         .env(EVIDENCE_DIR_ENV, &evidence)
+        // A mutant's failing run must leave nothing in the tree: no proptest regression seed
+        // (a tracked file in many projects) and no pending insta snapshot.
+        .env("PROPTEST_DISABLE_FAILURE_PERSISTENCE", "1")
+        .env("INSTA_UPDATE", "no")
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
