@@ -136,3 +136,18 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The envelope of a refusal by the service: its code, its sentence, and the retry hint and
+/// full policy it carries.
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(error: crate::service::ServiceError) -> Self {
+        let mut api = ApiError::new(error.code(), error.to_string());
+        if let Some(ms) = error.retry_after_ms() {
+            api = api.retry_after(ms);
+        }
+        if let Some(policy) = error.policy() {
+            api = api.policy(crate::service::api_policy(policy));
+        }
+        api
+    }
+}

@@ -61,13 +61,19 @@ pub fn router(service: Arc<Service>) -> Router {
             Arc::clone(&service),
             data_plane_auth,
         ));
-    Router::new()
-        .merge(data_plane)
+    let control_plane = Router::new()
         .route("/metrics", get(metrics))
         .route("/v1/pools/{pool_id}/drain", post(drain))
         .route("/v1/pools/{pool_id}/reload", post(reload))
         .route("/v1/pools/{pool_id}/health", get(pool_health))
         .route("/v1/replicasets", get(replica_sets))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&service),
+            control_plane_auth,
+        ));
+    Router::new()
+        .merge(data_plane)
+        .merge(control_plane)
         .route("/livez", get(liveness))
         .route("/readyz", get(readiness))
         .fallback(not_found)
@@ -119,6 +125,19 @@ async fn data_plane_auth(
     next.run(request).await
 }
 
+/// Control-plane keys (ORCH-3038, ORCH-3039): every control route needs one of them, checked
+/// here once, before the handler reads the request.
+async fn control_plane_auth(
+    State(service): State<Arc<Service>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Err(error) = service.control_keys.check(request.headers()) {
+        return error.into_response();
+    }
+    next.run(request).await
+}
+
 fn yaml(document: &'static str) -> Response {
     ([(header::CONTENT_TYPE, "application/yaml")], document).into_response()
 }
@@ -132,6 +151,25 @@ async fn method_not_allowed() -> ApiError {
         ErrorCode::MethodNotAllowed,
         "this route does not take that method",
     )
+}
+
+/// A request body read strictly (ORCH-2012, ORCH-2013): `application/json`, at most
+/// [`BODY_LIMIT`] bytes, one JSON object and nothing after it, no unknown field; a refusal names
+/// the offending field.
+pub struct StrictJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for StrictJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state).await;
+        json_body(&headers, body).map(StrictJson)
+    }
 }
 
 /// Reads a JSON body strictly (ORCH-2012, ORCH-2013).
@@ -191,10 +229,8 @@ fn json_body<T: serde::de::DeserializeOwned>(
 async fn enqueue(
     State(service): State<Arc<Service>>,
     axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    StrictJson(request): StrictJson<api_types::EnqueueRequest>,
 ) -> Result<Response, ApiError> {
-    let request: api_types::EnqueueRequest = json_body(&headers, body)?;
     let temperature = request.temperature.unwrap_or(0.0);
     if !(0.0..=2.0).contains(&temperature) {
         return Err(ApiError::new(
@@ -396,11 +432,7 @@ async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabil
     })
 }
 
-async fn metrics(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    service.control_keys.check(&headers)?;
+async fn metrics(State(service): State<Arc<Service>>) -> Result<Response, ApiError> {
     service.refresh_gauges();
     let text = service
         .metrics
@@ -442,11 +474,8 @@ async fn readiness(
 async fn drain(
     State(service): State<Arc<Service>>,
     Path(pool_id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    StrictJson(request): StrictJson<api_types::DrainRequest>,
 ) -> Result<Response, ApiError> {
-    service.control_keys.check(&headers)?;
-    let request: api_types::DrainRequest = json_body(&headers, body)?;
     let requested = request.deadline_ms.get();
     if requested > 3_600_000 {
         return Err(ApiError::new(
@@ -454,9 +483,7 @@ async fn drain(
             "invalid body: deadline_ms must be at most 3600000",
         ));
     }
-    let deadline_ms = service
-        .drain(&pool_id, requested)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no pool `{pool_id}`")))?;
+    let deadline_ms = service.drain(&pool_id, requested)?;
     let body = api_types::DrainResponse {
         pool_id,
         draining: true,
@@ -468,53 +495,30 @@ async fn drain(
 async fn pool_health(
     State(service): State<Arc<Service>>,
     Path(pool_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<api_types::PoolHealth>, ApiError> {
-    service.control_keys.check(&headers)?;
-    service
-        .pool_health(&pool_id)
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no pool `{pool_id}`")))
+    Ok(axum::Json(service.pool_health(&pool_id)?))
 }
 
-async fn replica_sets(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-) -> Result<axum::Json<api_types::ReplicaSets>, ApiError> {
-    service.control_keys.check(&headers)?;
-    Ok(axum::Json(service.replica_sets()))
+async fn replica_sets(State(service): State<Arc<Service>>) -> axum::Json<api_types::ReplicaSets> {
+    axum::Json(service.replica_sets())
 }
 
 async fn reload(
     State(service): State<Arc<Service>>,
     Path(pool_id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    StrictJson(request): StrictJson<api_types::ReloadRequest>,
 ) -> Result<axum::Json<api_types::ReloadResponse>, ApiError> {
-    service.control_keys.check(&headers)?;
-    let request: api_types::ReloadRequest = json_body(&headers, body)?;
     let model = orchestrator_config::ModelConfig {
         name: request.model.name.to_string(),
         path: request.model.path.map(|p| p.to_string()),
         sha256: request.model.sha256.map(|s| s.to_string()),
     };
-    match service.reload(&pool_id, model).await {
-        None => Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("no pool `{pool_id}`"),
-        )),
-        Some(Err(reason)) => Err(ApiError::new(
-            ErrorCode::ReloadFailed,
-            format!("the old model keeps serving: {reason}"),
-        )),
-        Some(Ok(loaded)) => {
-            let engine = loaded.engines.first();
-            Ok(axum::Json(api_types::ReloadResponse {
-                pool_id,
-                model: loaded.model.name.clone(),
-                model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
-                engine_version: engine.map(|e| e.version()).unwrap_or_default(),
-            }))
-        }
-    }
+    let loaded = service.reload(&pool_id, model).await?;
+    let engine = loaded.engines.first();
+    Ok(axum::Json(api_types::ReloadResponse {
+        pool_id,
+        model: loaded.model.name.clone(),
+        model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
+        engine_version: engine.map(|e| e.version()).unwrap_or_default(),
+    }))
 }

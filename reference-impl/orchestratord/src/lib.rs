@@ -2,7 +2,7 @@
 //! Server-Sent Events token streaming, race-free cancel, sessions and a control plane, over the
 //! built-in `sim` engine or a llama.cpp server.
 //!
-//! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP).
+//! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP), in parts.
 //! - [`http`]: the routes of `contracts/openapi/data.yaml` and `control.yaml` on axum.
 //! - [`metrics`]: the metric contract.
 //! - [`auth`]: control-plane keys.
