@@ -30,7 +30,11 @@ pub struct Pool {
 
 /// The model a pool serves now and one engine per replica serving it. A reload replaces the
 /// whole value at once (ORCH-2102); a running task keeps the `Arc` it started with (ORCH-3035).
+/// A restarted replica's engine is installed into the current value only when it was started
+/// for the same generation.
 pub struct Loaded {
+    /// Counts the reloads of the pool: 0 for the model it started with, one more per reload.
+    pub generation: u64,
     /// The model.
     pub model: orchestrator_config::ModelConfig,
     /// The model's checked file and digest.
@@ -57,11 +61,19 @@ impl Pool {
     }
 
     /// Replaces the model and engines in force with what `change` makes of the current value,
-    /// in one step: nothing else can replace them in between.
-    pub(super) fn replace_loaded(&self, change: impl FnOnce(&Arc<Loaded>) -> Option<Arc<Loaded>>) {
+    /// in one step: nothing else can replace them in between. `change` returns `None` to keep
+    /// the current value; the result says whether it was replaced.
+    pub(super) fn replace_loaded(
+        &self,
+        change: impl FnOnce(&Arc<Loaded>) -> Option<Arc<Loaded>>,
+    ) -> bool {
         let mut slot = self.loaded.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(next) = change(&slot) {
-            *slot = next;
+        match change(&slot) {
+            Some(next) => {
+                *slot = next;
+                true
+            }
+            None => false,
         }
     }
 

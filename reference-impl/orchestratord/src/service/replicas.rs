@@ -80,6 +80,7 @@ pub(super) async fn load_all(
         engines.push(starter.start(pool, &artifact).await?);
     }
     Ok(Loaded {
+        generation: 0,
         model: model.clone(),
         artifact,
         engines,
@@ -96,8 +97,8 @@ impl Service {
         model: ModelConfig,
     ) -> Result<Arc<Loaded>, ServiceError> {
         let pool = self.pool(pool_id)?;
-        let loaded = match load_all(self.starter.as_ref(), &pool.config, &model).await {
-            Ok(loaded) => Arc::new(loaded),
+        let fresh = match load_all(self.starter.as_ref(), &pool.config, &model).await {
+            Ok(fresh) => fresh,
             Err(reason) => {
                 self.logger.log(
                     "warn",
@@ -110,7 +111,20 @@ impl Service {
                 return Err(ServiceError::ReloadFailed { reason });
             }
         };
-        pool.replace_loaded(|_| Some(Arc::clone(&loaded)));
+        let mut installed = None;
+        pool.replace_loaded(|current| {
+            let next = Arc::new(Loaded {
+                generation: current.generation + 1,
+                ..fresh
+            });
+            installed = Some(Arc::clone(&next));
+            Some(next)
+        });
+        let Some(loaded) = installed else {
+            return Err(ServiceError::ReloadFailed {
+                reason: "the new model could not be installed".to_owned(),
+            });
+        };
         *lock(&pool.drain) = None;
         pool.wake.notify_one();
         self.logger.log(
@@ -186,40 +200,63 @@ impl Service {
     }
 
     /// Restarts a failed replica until a new engine is healthy and passes its self-test,
-    /// waiting [`RESTART_BACKOFF`] between tries, doubling up to its cap.
+    /// waiting [`RESTART_BACKOFF`] between tries, doubling up to its cap. The new engine goes
+    /// into the pool's current [`Loaded`] only if no reload happened while it started;
+    /// otherwise it is dropped and the replica is started again for the reloaded model.
     async fn restart(&self, pool: &Arc<Pool>, replica: usize) {
         let mut backoff = RESTART_BACKOFF.0;
         loop {
             tokio::time::sleep(backoff).await;
-            let loaded = pool.loaded();
-            match self.starter.start(&pool.config, &loaded.artifact).await {
+            let started_from = pool.loaded();
+            let engine = match self
+                .starter
+                .start(&pool.config, &started_from.artifact)
+                .await
+            {
                 Ok(engine) if engine.health().await => match self_test(engine.as_ref()).await {
-                    Ok(()) => {
-                        let mut engines = loaded.engines.clone();
-                        if let Some(slot) = engines.get_mut(replica) {
-                            *slot = engine;
-                        }
-                        pool.replace_loaded(|_| {
-                            Some(Arc::new(Loaded {
-                                model: loaded.model.clone(),
-                                artifact: loaded.artifact.clone(),
-                                engines,
-                            }))
-                        });
-                        lock(&pool.restarting).remove(&replica);
-                        pool.scheduler().set_ready(replica, true);
-                        pool.wake.notify_one();
-                        self.log_replica(pool, replica, "replica restarted", "ready again");
-                        return;
-                    }
+                    Ok(()) => engine,
                     Err(reason) => {
-                        self.log_replica(pool, replica, "restart self-test failed", &reason)
+                        self.log_replica(pool, replica, "restart self-test failed", &reason);
+                        backoff = (backoff * 2).min(RESTART_BACKOFF.1);
+                        continue;
                     }
                 },
-                Ok(_) => self.log_replica(pool, replica, "restart failed", "unhealthy"),
-                Err(reason) => self.log_replica(pool, replica, "restart failed", &reason),
+                Ok(_) => {
+                    self.log_replica(pool, replica, "restart failed", "unhealthy");
+                    backoff = (backoff * 2).min(RESTART_BACKOFF.1);
+                    continue;
+                }
+                Err(reason) => {
+                    self.log_replica(pool, replica, "restart failed", &reason);
+                    backoff = (backoff * 2).min(RESTART_BACKOFF.1);
+                    continue;
+                }
+            };
+            let installed = pool.replace_loaded(|current| {
+                if current.generation != started_from.generation {
+                    return None;
+                }
+                let mut engines = current.engines.clone();
+                *engines.get_mut(replica)? = engine;
+                Some(Arc::new(Loaded {
+                    generation: current.generation,
+                    model: current.model.clone(),
+                    artifact: current.artifact.clone(),
+                    engines,
+                }))
+            });
+            if !installed {
+                // A reload replaced the model meanwhile: start again, for the new one, without
+                // a failure's backoff.
+                self.log_replica(pool, replica, "restart superseded", "the pool was reloaded");
+                backoff = RESTART_BACKOFF.0;
+                continue;
             }
-            backoff = (backoff * 2).min(RESTART_BACKOFF.1);
+            lock(&pool.restarting).remove(&replica);
+            pool.scheduler().set_ready(replica, true);
+            pool.wake.notify_one();
+            self.log_replica(pool, replica, "replica restarted", "ready again");
+            return;
         }
     }
 

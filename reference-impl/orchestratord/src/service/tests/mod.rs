@@ -16,6 +16,8 @@ use super::*;
 use crate::channel::StreamEvent;
 use crate::error::ApiError;
 
+mod replicas;
+
 fn config() -> Config {
     let mut config = crate::default_config();
     config.pools[0].queue.capacity.interactive = 2;
@@ -42,7 +44,12 @@ fn request(max_tokens: u64) -> EnqueueRequest {
 /// A service whose replicas passed their first health check; no dispatcher runs unless the
 /// test starts one.
 async fn ready_service(config: Config) -> Arc<Service> {
-    let service = Service::new(config, Keys::default(), Logger::discard())
+    ready_service_with(config, Arc::new(ConfiguredEngines)).await
+}
+
+/// [`ready_service`] with engines started by `starter`.
+async fn ready_service_with(config: Config, starter: Arc<dyn EngineStarter>) -> Arc<Service> {
+    let service = Service::with_starter(config, Keys::default(), Logger::discard(), starter)
         .await
         .unwrap();
     service.check_health().await;
