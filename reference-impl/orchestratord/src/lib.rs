@@ -36,7 +36,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub fn default_config() -> Config {
     use orchestrator_config::{
         Auth, EngineConfig, Limits, ModelConfig, PoolConfig, QueueConfig, ServerConfig, Sessions,
-        Shutdown, Sse, Timeouts,
+        Shutdown, Sse, Tasks, Timeouts,
     };
     Config {
         server: ServerConfig::default(),
@@ -64,6 +64,7 @@ pub fn default_config() -> Config {
         sse: Sse::default(),
         shutdown: Shutdown::default(),
         auth: Auth::default(),
+        tasks: Tasks::default(),
     }
 }
 

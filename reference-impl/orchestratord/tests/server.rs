@@ -1596,3 +1596,58 @@ async fn a_cancelled_session_task_is_refunded_once() {
         "prompt plus generated tokens, charged once"
     );
 }
+
+#[spectrace::covers("ORCH-3066", "ORCH-3067", kind = "e2e")]
+#[tokio::test]
+async fn ended_tasks_keep_their_status_and_terminal_event_and_only_the_last_are_kept() {
+    let server = start(&pool_yaml(
+        "slots: 1",
+        "token_delay_ms: 0",
+        "tasks:\n  retained_max: 2",
+    ))
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let task = enqueue_ok(
+            &server,
+            json!({"pool": "default", "prompt": "p", "max_tokens": 3}),
+        )
+        .await;
+        let id = task["task_id"].as_str().unwrap().to_owned();
+        let events = typed_stream(&server, &id).await;
+        assert_eq!(tokens(&events).len(), 3);
+        assert!(matches!(terminal(&events), TaskEvent::End(_)), "{events:?}");
+        ids.push(id);
+    }
+    // The stream was read and closed: opened again, it carries `started` and the terminal
+    // event alone; the status still counts every token.
+    let again = typed_stream(&server, &ids[2]).await;
+    assert_eq!(again.len(), 2, "{again:?}");
+    assert!(matches!(again[0], TaskEvent::Started(_)), "{again:?}");
+    assert!(matches!(again[1], TaskEvent::End(_)), "{again:?}");
+    let status = get_json(&server, &format!("/v1/tasks/{}", ids[2])).await;
+    assert_eq!(status["state"], "completed");
+    assert_eq!(status["tokens_out"], 3);
+    // Three ended, two kept: the first is forgotten, and counted.
+    let first = http()
+        .get(format!("{}/v1/tasks/{}", server.base, ids[0]))
+        .send()
+        .await
+        .unwrap();
+    error_body(first, 404, "NOT_FOUND").await;
+    assert_eq!(
+        get_json(&server, &format!("/v1/tasks/{}", ids[1])).await["state"],
+        "completed"
+    );
+    let metrics = scrape(&server, Some(CONTROL_KEY))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "orchd_tasks_forgotten_total{pool=\"default\"} 1"),
+        "{metrics}"
+    );
+}

@@ -189,17 +189,19 @@ impl Service {
             key,
             priority: request.priority,
             session: request.session_id.clone(),
-            request: Generate {
+            max_tokens: request.max_tokens,
+            seed,
+            tokens_in,
+            log: EventLog::new(),
+            correlation_id: request.correlation_id.clone(),
+            request: Mutex::new(Some(Generate {
                 prompt: request.prompt,
                 max_tokens: request.max_tokens,
                 seed,
                 temperature: request.temperature,
-            },
-            tokens_in,
-            log: EventLog::new(),
-            correlation_id: request.correlation_id.clone(),
+            })),
             stream_opened: Mutex::new(false),
-            ended_at: Mutex::new(None),
+            ended: Mutex::new(None),
         });
         {
             let mut registry = lock(&self.tasks);
@@ -207,7 +209,7 @@ impl Service {
             registry.by_key.insert(key, Arc::clone(&task));
         }
         if let Some(ended) = evicted {
-            self.close_ended(&pool.config.id, ended);
+            self.close_ended(&mut scheduler, &pool.config.id, ended);
         }
         drop(scheduler);
         pool.wake.notify_one();
@@ -224,7 +226,8 @@ impl Service {
         })
     }
 
-    /// Cancels the task when its stream is not opened in time (ORCH-3019).
+    /// Cancels the task when its stream is not opened in time (ORCH-3019). Past that time,
+    /// an ended task that no reader follows keeps only its terminal event (ORCH-3066).
     fn watch_unclaimed(self: &Arc<Self>, task: &Arc<Task>) {
         let service = Arc::clone(self);
         let task = Arc::clone(task);
@@ -234,6 +237,7 @@ impl Service {
             if !*lock(&task.stream_opened) {
                 service.cancel_task(&task);
             }
+            task.log.compact();
         });
     }
 }

@@ -26,7 +26,7 @@ impl Service {
                 let mut scheduler = pool.scheduler();
                 let now = self.now_ms();
                 for ended in scheduler.expire(now) {
-                    self.close_ended(&pool.config.id, ended);
+                    self.close_ended(&mut scheduler, &pool.config.id, ended);
                 }
                 scheduler.dispatch(now)
             };
@@ -78,7 +78,12 @@ impl Service {
         let mut fields = self.task_fields(&task, &pool);
         fields.replica_id = Some(format!("{pool_id}-{replica}"));
         self.logger.task("task dispatched", &fields);
-        let mut stream = engine.generate(task.request.clone());
+        let Some(request) = lock(&task.request).take() else {
+            // The task ended (a cancel) between its dispatch and this run; its slot is free.
+            pool.wake.notify_one();
+            return;
+        };
+        let mut stream = engine.generate(request);
         let idle = Duration::from_millis(self.config.timeouts.token_idle_ms);
         let wall = Duration::from_millis(self.config.timeouts.task_wall_ms);
         let mut produced = 0u64;
@@ -146,19 +151,31 @@ impl Service {
                         queue_wait_ms,
                         ttft_ms: first_token_ms.unwrap_or_default(),
                         decode_ms: started.elapsed().as_millis() as u64,
-                        seed: task.request.seed,
+                        seed: task.seed,
                         model: loaded.model.name.clone(),
                         replica_id: format!("{}-{replica}", pool.config.id),
                     };
                     let data = serde_json::to_string(&end).unwrap_or_default();
                     let terminal = StreamEvent { name: "end", data };
-                    self.seal(&task, terminal, TaskState::Completed, Some(replica));
+                    self.seal(
+                        &mut scheduler,
+                        &task,
+                        terminal,
+                        TaskState::Completed,
+                        Some(replica),
+                    );
                 }
             }
             Outcome::EngineFailed(message) => {
                 if scheduler.finish(task.key, EndReason::Failed, now).is_ok() {
                     let terminal = error_event(ErrorCode::EngineError, &message, true);
-                    self.seal(&task, terminal, TaskState::Failed, Some(replica));
+                    self.seal(
+                        &mut scheduler,
+                        &task,
+                        terminal,
+                        TaskState::Failed,
+                        Some(replica),
+                    );
                 }
                 drop(scheduler);
                 self.replica_failed(&pool, replica, &message);
@@ -171,6 +188,7 @@ impl Service {
                         _ => "no token arrived within timeouts.token_idle_ms",
                     };
                     self.seal(
+                        &mut scheduler,
                         &task,
                         error_event(code, message, true),
                         TaskState::Failed,

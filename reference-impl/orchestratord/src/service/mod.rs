@@ -176,7 +176,7 @@ impl Service {
         for pool in self.pools.values() {
             let mut scheduler = pool.scheduler();
             for ended in scheduler.end_all(EndReason::Shutdown, self.now_ms()) {
-                self.close_ended(&pool.config.id, ended);
+                self.close_ended(&mut scheduler, &pool.config.id, ended);
             }
         }
     }

@@ -106,7 +106,7 @@ impl Service {
             }
             let mut scheduler = pool.scheduler();
             for ended in scheduler.end_all(EndReason::Drained, service.now_ms()) {
-                service.close_ended(&pool.config.id, ended);
+                service.close_ended(&mut scheduler, &pool.config.id, ended);
             }
         });
         Ok(deadline_ms)

@@ -188,7 +188,7 @@ impl Service {
             let mut scheduler = pool.scheduler();
             scheduler.set_ready(replica, false);
             for ended in scheduler.end_replica(replica, EndReason::Failed, self.now_ms()) {
-                self.close_ended(&pool.config.id, ended);
+                self.close_ended(&mut scheduler, &pool.config.id, ended);
             }
         }
         self.log_replica(pool, replica, "replica failed", reason);

@@ -16,6 +16,7 @@ use super::*;
 use crate::channel::StreamEvent;
 use crate::error::ApiError;
 
+mod memory;
 mod replicas;
 
 fn config() -> Config {
