@@ -1382,6 +1382,24 @@ async fn a_failed_reload_keeps_the_old_model_serving() {
             .unwrap()
             .contains("/nonexistent/model.bin")
     );
+    // A path that exists but cannot be read as a model file (a directory, unreadable even
+    // for root).
+    let unreadable = std::env::temp_dir().join(format!("orchd-dir-model-{}", std::process::id()));
+    std::fs::create_dir_all(&unreadable).unwrap();
+    let unreadable = unreadable.to_string_lossy().into_owned();
+    let response = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/reload",
+        Some(json!({"model": {"name": "sim-v3", "path": unreadable}})),
+    )
+    .await;
+    let body = error_body(response, 409, "RELOAD_FAILED").await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&unreadable) && message.contains("cannot read"),
+        "{message}"
+    );
     // The old model still serves, and health still shows it.
     let task = enqueue_ok(
         &server,
