@@ -108,6 +108,10 @@ pub enum EngineConfig {
         /// Fault injection: every health check fails, so the replica never turns ready.
         #[serde(default)]
         fail_health_checks: bool,
+        /// Fault injection: after this many health checks of a replica's engine, every further
+        /// one never answers.
+        #[serde(default)]
+        hang_health_checks_after: Option<u64>,
         /// Interval of engine health checks, in milliseconds (ORCH-3016).
         #[serde(default = "defaults::health_interval_ms")]
         #[schemars(range(min = 10))]

@@ -47,6 +47,7 @@ pub fn default_config() -> Config {
                 fail_after_tokens: None,
                 hang_after_tokens: None,
                 fail_health_checks: false,
+                hang_health_checks_after: None,
                 health_interval_ms: 1000,
             },
             model: ModelConfig {

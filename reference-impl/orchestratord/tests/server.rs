@@ -1669,3 +1669,156 @@ async fn ended_tasks_keep_their_status_and_terminal_event_and_only_the_last_are_
         "{metrics}"
     );
 }
+
+/// How long a request may take before the test calls it hung. Generous: what it catches is an
+/// answer that never comes, whatever the machine's load.
+const LIVENESS: Duration = Duration::from_secs(20);
+
+async fn answers(
+    what: &str,
+    request: impl std::future::Future<Output = reqwest::Response>,
+) -> reqwest::Response {
+    tokio::time::timeout(LIVENESS, request)
+        .await
+        .unwrap_or_else(|_| panic!("{what} never answered while an engine hangs"))
+}
+
+/// Pool `hung`'s engine answers its first health check, then never again, and never sends a
+/// task's second token; pool `ok` is a plain sim pool. Admission, streaming, pool health,
+/// replica sets, readiness and drain all still answer.
+#[spectrace::covers("ORCH-3046", "ORCH-3047", kind = "e2e")]
+#[tokio::test]
+async fn a_hung_engine_delays_no_answer_of_the_control_plane_admission_or_other_pools() {
+    let yaml = "pools:
+  - id: hung
+    engine:
+      kind: sim
+      hang_after_tokens: 1
+      hang_health_checks_after: 1
+      health_interval_ms: 10
+    model:
+      name: sim-small
+    slots: 2
+  - id: ok
+    engine:
+      kind: sim
+    model:
+      name: sim-small
+";
+    let (service, server) = start_app(
+        yaml,
+        orchestratord::auth::Keys::new([CONTROL_KEY]),
+        orchestratord::log::Logger::discard(),
+    )
+    .await;
+    // The engine's health really hangs now: a check of every pool never ends.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), service.check_health())
+            .await
+            .is_err(),
+        "the hung pool's health check never answers"
+    );
+
+    // A task on the hung pool is admitted, starts, gets its one token, then hangs.
+    let stuck = answers(
+        "admission on the hung pool",
+        enqueue(
+            &server,
+            json!({"pool": "hung", "prompt": "p", "max_tokens": 5}),
+        ),
+    )
+    .await;
+    assert_eq!(stuck.status(), 202);
+    let stuck: Value = stuck.json().await.unwrap();
+    let stuck_id = stuck["task_id"].as_str().unwrap();
+    let stream = answers("the hung task's stream", open_stream(&server, stuck_id)).await;
+    assert_eq!(stream.status(), 200);
+    let mut stuck_events = events(stream.bytes_stream());
+    for expected in ["started", "token"] {
+        let event = tokio::time::timeout(LIVENESS, stuck_events.next())
+            .await
+            .expect("the event comes")
+            .unwrap()
+            .unwrap();
+        let name = match event {
+            TaskEvent::Started(_) => "started",
+            TaskEvent::Token(_) => "token",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(name, expected);
+    }
+
+    let health = answers(
+        "pool health",
+        control(&server, reqwest::Method::GET, "/v1/pools/hung/health", None),
+    )
+    .await;
+    assert_eq!(health.status(), 200);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["tasks_running"], 1, "{health}");
+    let sets = answers(
+        "replica sets",
+        control(&server, reqwest::Method::GET, "/v1/replicasets", None),
+    )
+    .await;
+    assert_eq!(sets.status(), 200);
+    let ready = answers("readiness", async {
+        http()
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(ready.status(), 200);
+
+    // Admission on the hung pool and on the other one, and streaming on the other one.
+    let second = answers(
+        "admission on the hung pool",
+        enqueue(
+            &server,
+            json!({"pool": "hung", "prompt": "p", "max_tokens": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(second.status(), 202);
+    let other = answers(
+        "admission on the other pool",
+        enqueue(
+            &server,
+            json!({"pool": "ok", "prompt": "p", "max_tokens": 3}),
+        ),
+    )
+    .await;
+    assert_eq!(other.status(), 202);
+    let other: Value = other.json().await.unwrap();
+    let events = tokio::time::timeout(
+        LIVENESS,
+        typed_stream(&server, other["task_id"].as_str().unwrap()),
+    )
+    .await
+    .expect("the other pool streams to its end");
+    assert_eq!(tokens(&events).len(), 3);
+    assert!(matches!(terminal(&events), TaskEvent::End(_)), "{events:?}");
+
+    let drain = answers(
+        "drain",
+        control(
+            &server,
+            reqwest::Method::POST,
+            "/v1/pools/hung/drain",
+            Some(json!({"deadline_ms": 60000})),
+        ),
+    )
+    .await;
+    assert_eq!(drain.status(), 202);
+    let refused = answers(
+        "admission on the draining pool",
+        enqueue(
+            &server,
+            json!({"pool": "hung", "prompt": "p", "max_tokens": 2}),
+        ),
+    )
+    .await;
+    error_body(refused, 503, "POOL_DRAINING").await;
+}

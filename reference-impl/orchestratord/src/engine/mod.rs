@@ -90,6 +90,7 @@ pub async fn start(pool: &PoolConfig, artifact: &ModelArtifact) -> Result<Arc<dy
             fail_after_tokens,
             hang_after_tokens,
             fail_health_checks,
+            hang_health_checks_after,
             ..
         } => {
             let settings = SimSettings {
@@ -97,6 +98,7 @@ pub async fn start(pool: &PoolConfig, artifact: &ModelArtifact) -> Result<Arc<dy
                 fail_after_tokens: *fail_after_tokens,
                 hang_after_tokens: *hang_after_tokens,
                 fail_health_checks: *fail_health_checks,
+                hang_health_checks_after: *hang_health_checks_after,
             };
             Ok(Arc::new(SimEngine::new(artifact, settings)))
         }
