@@ -63,6 +63,7 @@ impl EventLog {
     }
 
     /// Appends the terminal event and closes the log; false when it was already closed.
+    #[spectrace::implements("ORCH-3025")]
     pub fn close(&self, terminal: StreamEvent) -> bool {
         let mut log = self.lock();
         if log.closed {
@@ -93,6 +94,7 @@ impl EventLog {
     /// Keeps only the terminal event of a closed log that no reader follows, and frees the
     /// rest; true when the log holds only its terminal event afterwards. A reader that attaches
     /// later reads just that event.
+    #[spectrace::implements("ORCH-3066")]
     pub fn compact(&self) -> bool {
         let mut log = self.lock();
         if !log.closed || log.reader_attached {

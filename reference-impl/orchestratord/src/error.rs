@@ -12,6 +12,7 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
 /// An error answer, before the correlation id is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[spectrace::implements("ORCH-2006")]
 pub struct ApiError {
     /// The error code.
     pub code: ErrorCode,

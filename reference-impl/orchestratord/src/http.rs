@@ -30,6 +30,7 @@ use crate::service::{API_VERSION, EnqueueRequest, Service, Task, api_policy, api
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The committed contract documents, served byte for byte (ORCH-3054).
+#[spectrace::implements("ORCH-3054")]
 const DATA_CONTRACT: &str = include_str!("../../../contracts/openapi/data.yaml");
 const CONTROL_CONTRACT: &str = include_str!("../../../contracts/openapi/control.yaml");
 
@@ -38,6 +39,7 @@ const CONTROL_CONTRACT: &str = include_str!("../../../contracts/openapi/control.
 pub struct CorrelationId(pub String);
 
 /// The data-plane router.
+#[spectrace::implements("ORCH-3055")]
 pub fn router(service: Arc<Service>) -> Router {
     let data_plane = Router::new()
         .route("/v1/tasks", post(enqueue))
@@ -92,6 +94,7 @@ fn valid_correlation_id(value: &str) -> bool {
 
 /// Sets the correlation id of every request and response (ORCH-2009) and writes it into error
 /// envelopes.
+#[spectrace::implements("ORCH-2009")]
 pub async fn correlation(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -112,6 +115,7 @@ pub async fn correlation(mut request: Request, next: Next) -> Response {
 
 /// Data-plane keys (ORCH-3040): with none configured the data plane is open; otherwise every
 /// data route needs one of them.
+#[spectrace::implements("ORCH-3040")]
 async fn data_plane_auth(
     State(service): State<Arc<Service>>,
     request: Request,
@@ -127,6 +131,7 @@ async fn data_plane_auth(
 
 /// Control-plane keys (ORCH-3038, ORCH-3039): every control route needs one of them, checked
 /// here once, before the handler reads the request.
+#[spectrace::implements("ORCH-3038", "ORCH-3039")]
 async fn control_plane_auth(
     State(service): State<Arc<Service>>,
     request: Request,
@@ -142,10 +147,12 @@ fn yaml(document: &'static str) -> Response {
     ([(header::CONTENT_TYPE, "application/yaml")], document).into_response()
 }
 
+#[spectrace::implements("ORCH-2014")]
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
+#[spectrace::implements("ORCH-2014")]
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         ErrorCode::MethodNotAllowed,
@@ -156,6 +163,7 @@ async fn method_not_allowed() -> ApiError {
 /// A request body read strictly (ORCH-2012, ORCH-2013): `application/json`, at most
 /// [`BODY_LIMIT`] bytes, one JSON object and nothing after it, no unknown field; a refusal names
 /// the offending field.
+#[spectrace::implements("ORCH-2012", "ORCH-2013")]
 pub struct StrictJson<T>(pub T);
 
 impl<T, S> axum::extract::FromRequest<S> for StrictJson<T>
@@ -173,6 +181,7 @@ where
 }
 
 /// Reads a JSON body strictly (ORCH-2012, ORCH-2013).
+#[spectrace::implements("ORCH-2012", "ORCH-2013")]
 fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -226,6 +235,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
     Ok(value)
 }
 
+#[spectrace::implements("ORCH-2001", "ORCH-3024")]
 async fn enqueue(
     State(service): State<Arc<Service>>,
     axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
@@ -296,6 +306,7 @@ fn api_state(state: TaskState) -> api_types::TaskState {
     }
 }
 
+#[spectrace::implements("ORCH-2011")]
 async fn read_task(
     State(service): State<Arc<Service>>,
     Path(task_id): Path<String>,
@@ -324,6 +335,7 @@ async fn cancel(
 
 /// Releases the stream (and cancels the task if it has not ended) when the response body is
 /// dropped, which is how axum reports a client disconnect (ORCH-3026).
+#[spectrace::implements("ORCH-3026")]
 struct StreamGuard {
     service: Arc<Service>,
     task: Arc<Task>,
@@ -335,6 +347,7 @@ impl Drop for StreamGuard {
     }
 }
 
+#[spectrace::implements("ORCH-2002", "ORCH-2010", "ORCH-2014")]
 async fn events(
     State(service): State<Arc<Service>>,
     Path(task_id): Path<String>,
@@ -370,6 +383,7 @@ async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive")))
 }
 
+#[spectrace::implements("ORCH-2004")]
 async fn read_session(
     State(service): State<Arc<Service>>,
     Path(session_id): Path<String>,
@@ -387,6 +401,7 @@ async fn read_session(
     }))
 }
 
+#[spectrace::implements("ORCH-2005")]
 async fn delete_session(
     State(service): State<Arc<Service>>,
     Path(session_id): Path<String>,
@@ -401,6 +416,7 @@ async fn delete_session(
     }
 }
 
+#[spectrace::implements("ORCH-2008", "ORCH-3051", "ORCH-3053", "ORCH-3063")]
 async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabilities> {
     let pools = service
         .pools()
@@ -432,6 +448,7 @@ async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabil
     })
 }
 
+#[spectrace::implements("ORCH-3028")]
 async fn metrics(State(service): State<Arc<Service>>) -> Result<Response, ApiError> {
     service.refresh_gauges();
     let text = service
@@ -441,12 +458,14 @@ async fn metrics(State(service): State<Arc<Service>>) -> Result<Response, ApiErr
     Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
 }
 
+#[spectrace::implements("ORCH-2105")]
 async fn liveness() -> axum::Json<api_types::Liveness> {
     axum::Json(api_types::Liveness {
         status: api_types::LivenessStatus::Live,
     })
 }
 
+#[spectrace::implements("ORCH-2105", "ORCH-3016", "ORCH-3032")]
 async fn readiness(
     State(service): State<Arc<Service>>,
 ) -> Result<axum::Json<api_types::Readiness>, ApiError> {

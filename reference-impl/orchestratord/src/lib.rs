@@ -33,6 +33,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
 /// The configuration used without `--config`: one pool `default` on one `sim` replica with
 /// 4 slots, every other setting at its default.
+#[spectrace::implements("ORCH-3031")]
 pub fn default_config() -> Config {
     use orchestrator_config::{
         Auth, EngineConfig, Limits, ModelConfig, PoolConfig, QueueConfig, ServerConfig, Sessions,
@@ -80,6 +81,7 @@ pub async fn app(
 }
 
 /// [`app`] with logs going to `logger`.
+#[spectrace::implements("ORCH-3001", "ORCH-3002")]
 pub async fn app_with_logger(
     config: Config,
     control_keys: auth::Keys,

@@ -69,6 +69,7 @@ fn latency_histogram() -> Histogram {
 }
 
 /// Every metric of the contract.
+#[spectrace::implements("ORCH-3028", "ORCH-3049")]
 pub struct Metrics {
     registry: Registry,
     /// `orchd_tasks_enqueued_total`.

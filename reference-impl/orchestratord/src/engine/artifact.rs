@@ -31,6 +31,7 @@ impl ModelArtifact {
     }
 
     /// [`check`](Self::check) on the current thread.
+    #[spectrace::implements("ORCH-3050", "ORCH-3051", "ORCH-3052")]
     pub fn check_blocking(model: &ModelConfig) -> Result<Self, String> {
         let Some(path) = &model.path else {
             if model.sha256.is_some() {

@@ -40,6 +40,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connected llama.cpp server.
 #[derive(Debug, Clone)]
+#[spectrace::implements("ORCH-3061", "ORCH-3063")]
 pub struct LlamacppEngine {
     base: String,
     client: reqwest::Client,
@@ -258,6 +259,7 @@ impl Engine for LlamacppEngine {
         prompt_token_bound(prompt)
     }
 
+    #[spectrace::implements("ORCH-3062")]
     fn generate(&self, request: Generate) -> BoxStream<'static, EngineEvent> {
         let body = serde_json::json!({
             "prompt": request.prompt,

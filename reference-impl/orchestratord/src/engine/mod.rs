@@ -47,6 +47,7 @@ pub enum EngineEvent {
 }
 
 /// The adapter interface every engine implements.
+#[spectrace::implements("ORCH-3059")]
 pub trait Engine: Send + Sync {
     /// `sim` or `llamacpp`.
     fn kind(&self) -> api_types::EngineKind;

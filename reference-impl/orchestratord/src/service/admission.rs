@@ -59,6 +59,7 @@ pub struct EnqueueRequest {
 impl Service {
     /// Admits a task or says why not (ORCH-2001, ORCH-2007, ORCH-3002, ORCH-3008 – ORCH-3011,
     /// ORCH-3023).
+    #[spectrace::implements("ORCH-2001", "ORCH-3047")]
     pub fn enqueue(self: &Arc<Self>, request: EnqueueRequest) -> Result<Admitted, ServiceError> {
         let pool =
             self.pools
@@ -88,6 +89,7 @@ impl Service {
         result
     }
 
+    #[spectrace::implements("ORCH-3008", "ORCH-3009", "ORCH-3047")]
     fn enqueue_in(
         self: &Arc<Self>,
         pool: &Arc<Pool>,
@@ -228,6 +230,7 @@ impl Service {
 
     /// Cancels the task when its stream is not opened in time (ORCH-3019). Past that time,
     /// an ended task that no reader follows keeps only its terminal event (ORCH-3066).
+    #[spectrace::implements("ORCH-3019", "ORCH-3066")]
     fn watch_unclaimed(self: &Arc<Self>, task: &Arc<Task>) {
         let service = Arc::clone(self);
         let task = Arc::clone(task);

@@ -48,6 +48,7 @@ impl Service {
     }
 
     /// Runs one dispatched task on its replica to its end.
+    #[spectrace::implements("ORCH-3017", "ORCH-3018", "ORCH-3029", "ORCH-3045", "ORCH-3049")]
     async fn run(
         self: Arc<Self>,
         pool: Arc<Pool>,

@@ -59,6 +59,7 @@ pub use tasks::{Task, error_event};
 pub use telemetry::{api_policy, api_priority};
 
 /// API version reported in capabilities (ORCH-3053).
+#[spectrace::implements("ORCH-3053")]
 pub const API_VERSION: &str = "1.0.0";
 /// How long an ended task stays readable (ORCH-2011).
 pub const RETENTION: Duration = Duration::from_secs(300);
@@ -105,6 +106,7 @@ impl Service {
 
     /// [`Service::new`] with engines started by `starter` (at start-up, on reload and on every
     /// restart of a failed replica).
+    #[spectrace::implements("ORCH-3001")]
     pub async fn with_starter(
         config: Config,
         control_keys: Keys,
@@ -164,6 +166,7 @@ impl Service {
 
     /// Graceful shutdown (ORCH-3032): stops admitting, lets queued and running tasks finish for
     /// up to `drain`, then ends the rest with `SHUTTING_DOWN`.
+    #[spectrace::implements("ORCH-3032")]
     pub async fn shut_down(&self, drain: Duration) {
         self.shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);

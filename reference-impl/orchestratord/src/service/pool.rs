@@ -32,6 +32,7 @@ pub struct Pool {
 /// whole value at once (ORCH-2102); a running task keeps the `Arc` it started with (ORCH-3035).
 /// A restarted replica's engine is installed into the current value only when it was started
 /// for the same generation.
+#[spectrace::implements("ORCH-2102", "ORCH-3035")]
 pub struct Loaded {
     /// Counts the reloads of the pool: 0 for the model it started with, one more per reload.
     pub generation: u64,
@@ -87,6 +88,7 @@ impl Service {
     /// Closes a pool to new tasks until `deadline_ms` from now, then ends whatever is still open
     /// with `DRAIN_DEADLINE` (ORCH-2101). A second drain keeps the first deadline. Returns the
     /// deadline in force, in milliseconds from now.
+    #[spectrace::implements("ORCH-2101")]
     pub fn drain(self: &Arc<Self>, pool_id: &str, deadline_ms: u64) -> Result<u64, ServiceError> {
         let pool = self.pool(pool_id)?;
         let mut drain = lock(&pool.drain);
@@ -114,6 +116,7 @@ impl Service {
 
     /// A pool's health (ORCH-2103). Reads only the scheduler and the loaded model: it never
     /// waits on an engine.
+    #[spectrace::implements("ORCH-2103", "ORCH-3046")]
     pub fn pool_health(&self, pool_id: &str) -> Result<api_types::PoolHealth, ServiceError> {
         let pool = self.pool(pool_id)?;
         let scheduler = pool.scheduler();
@@ -141,6 +144,7 @@ impl Service {
     }
 
     /// Every pool's replicas, sorted by pool id (ORCH-2104).
+    #[spectrace::implements("ORCH-2104", "ORCH-3051", "ORCH-3063")]
     pub fn replica_sets(&self) -> api_types::ReplicaSets {
         let replica_sets = self
             .pools
@@ -175,6 +179,7 @@ impl Service {
     }
 
     /// Pools with no ready replica (readiness, ORCH-2105).
+    #[spectrace::implements("ORCH-2105", "ORCH-3016")]
     pub fn pools_not_ready(&self) -> Vec<String> {
         self.pools
             .iter()

@@ -20,6 +20,7 @@ pub const SELF_TEST_PROMPT: &str = "orchestratord self-test";
 /// How long a self-test may take.
 pub const SELF_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// First and last delay between restarts of a failed replica (ORCH-3044).
+#[spectrace::implements("ORCH-3044")]
 pub const RESTART_BACKOFF: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(10));
 
@@ -50,6 +51,7 @@ impl EngineStarter for ConfiguredEngines {
 }
 
 /// Generates one token with seed 0 from a fixed prompt; `Err` says why it failed.
+#[spectrace::implements("ORCH-3064")]
 pub async fn self_test(engine: &dyn Engine) -> Result<(), String> {
     let request = Generate {
         prompt: SELF_TEST_PROMPT.to_owned(),
@@ -91,6 +93,7 @@ impl Service {
     /// Loads `model` on every replica of the pool, then switches the whole pool at once
     /// (ORCH-2102, ORCH-3035); on any failure nothing changes and the reason is returned
     /// (ORCH-3036). A successful reload ends a drain (ORCH-3037).
+    #[spectrace::implements("ORCH-2102", "ORCH-3035", "ORCH-3036", "ORCH-3037")]
     pub async fn reload(
         &self,
         pool_id: &str,
@@ -139,6 +142,7 @@ impl Service {
     }
 
     /// Runs the self-test on every replica of every pool (ORCH-3065): `(replica id, result)`.
+    #[spectrace::implements("ORCH-3065")]
     pub async fn self_test_all(&self) -> Vec<(String, Result<(), String>)> {
         let mut results = Vec::new();
         for (id, pool) in &self.pools {
@@ -150,12 +154,14 @@ impl Service {
     }
 
     /// Checks every replica's engine once and sets its readiness (ORCH-3015).
+    #[spectrace::implements("ORCH-3002", "ORCH-3015")]
     pub async fn check_health(&self) {
         for pool in self.pools.values() {
             self.check_pool(pool).await;
         }
     }
 
+    #[spectrace::implements("ORCH-3015", "ORCH-3064")]
     async fn check_pool(&self, pool: &Pool) {
         for (replica, engine) in pool.loaded().engines.iter().enumerate() {
             if lock(&pool.restarting).contains(&replica) {
@@ -203,6 +209,7 @@ impl Service {
     /// waiting [`RESTART_BACKOFF`] between tries, doubling up to its cap. The new engine goes
     /// into the pool's current [`Loaded`] only if no reload happened while it started;
     /// otherwise it is dropped and the replica is started again for the reloaded model.
+    #[spectrace::implements("ORCH-3035", "ORCH-3044")]
     async fn restart(&self, pool: &Arc<Pool>, replica: usize) {
         let mut backoff = RESTART_BACKOFF.0;
         loop {
@@ -260,6 +267,7 @@ impl Service {
         }
     }
 
+    #[spectrace::implements("ORCH-3015", "ORCH-3046")]
     pub(super) async fn health_loop(self: Arc<Self>, pool: Arc<Pool>) {
         let interval = match pool.config.engine {
             EngineConfig::Sim {

@@ -70,6 +70,7 @@ impl Task {
 /// across pools), ended ones by public id and in the order they ended, at most
 /// `tasks.retained_max` of them (ORCH-3067).
 #[derive(Default)]
+#[spectrace::implements("ORCH-3067")]
 pub(super) struct Registry {
     pub(super) by_id: HashMap<String, Arc<Task>>,
     pub(super) by_key: HashMap<TaskKey, Arc<Task>>,
@@ -120,6 +121,7 @@ impl Service {
 
     /// The task with this public id, unless it ended more than [`RETENTION`] ago or was
     /// forgotten.
+    #[spectrace::implements("ORCH-2011")]
     pub fn task(&self, id: &str) -> Option<Arc<Task>> {
         // A task past its retention reads as gone; the sweep removes it for good.
         let task = lock(&self.tasks).by_id.get(id).cloned()?;
@@ -149,6 +151,7 @@ impl Service {
     }
 
     /// Cancels a task (ORCH-2003, ORCH-3025); returns its state afterwards.
+    #[spectrace::implements("ORCH-3025")]
     pub fn cancel_task(&self, task: &Task) -> TaskState {
         let Some(pool) = self.pools.get(&task.pool) else {
             return TaskState::Failed;
@@ -171,6 +174,7 @@ impl Service {
     }
 
     /// Claims the task's stream for one reader (ORCH-2014).
+    #[spectrace::implements("ORCH-2014")]
     pub fn open_stream(&self, task: &Task) -> bool {
         if task.log.attach_reader() {
             *lock(&task.stream_opened) = true;
@@ -182,6 +186,7 @@ impl Service {
 
     /// The reader went away: gives the stream back, and cancels the task if it has not ended
     /// (ORCH-3026).
+    #[spectrace::implements("ORCH-3026", "ORCH-3066")]
     pub fn stream_closed(&self, task: &Task) {
         task.log.detach_reader();
         if !task.log.is_closed() {
@@ -192,11 +197,13 @@ impl Service {
     }
 
     /// The session, unless unknown or expired (ORCH-2004).
+    #[spectrace::implements("ORCH-2004")]
     pub fn session(&self, id: &str) -> Option<SessionView> {
         lock(&self.sessions).get(id, self.now_ms())
     }
 
     /// Forgets a session (ORCH-2005).
+    #[spectrace::implements("ORCH-2005")]
     pub fn delete_session(&self, id: &str) -> bool {
         lock(&self.sessions).delete(id, self.now_ms())
     }
@@ -265,6 +272,7 @@ impl Service {
     /// registry keeps it readable among the last `tasks.retained_max` ended tasks (ORCH-3066,
     /// ORCH-3067). Called by whoever moved the task to its terminal state in `scheduler`, with
     /// that scheduler locked.
+    #[spectrace::implements("ORCH-3066", "ORCH-3067")]
     pub(super) fn seal(
         &self,
         scheduler: &mut PoolScheduler,

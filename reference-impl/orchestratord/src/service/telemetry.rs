@@ -40,6 +40,7 @@ pub fn api_priority(p: Priority) -> ApiPriority {
 }
 
 impl Service {
+    #[spectrace::implements("ORCH-3027")]
     pub(super) fn task_fields(&self, task: &Task, pool: &Pool) -> TaskFields {
         let loaded = pool.loaded();
         let engine = loaded.engines.first();
@@ -68,6 +69,7 @@ impl Service {
     }
 
     /// Logs the effective configuration (ORCH-3034); keys appear only as references.
+    #[spectrace::implements("ORCH-3034")]
     pub fn log_config(&self) {
         let mut fields = serde_json::Map::new();
         fields.insert(
@@ -86,6 +88,7 @@ impl Service {
     }
 
     /// Sets the gauges from the schedulers (called when `/metrics` is scraped).
+    #[spectrace::implements("ORCH-3016", "ORCH-3028")]
     pub fn refresh_gauges(&self) {
         for (id, pool) in &self.pools {
             let scheduler = pool.scheduler();
