@@ -122,6 +122,19 @@ impl EventLog {
         self.lock().reader_attached = false;
     }
 
+    /// Waits until the terminal event is in (at once when it already is).
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.inner.1.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().closed {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// The event at `index`, waiting for it when it is not there yet; `None` after the
     /// terminal event.
     pub async fn next(&self, index: usize) -> Option<StreamEvent> {
@@ -197,6 +210,21 @@ mod tests {
         assert_eq!(log.tokens(), 2);
         assert_eq!(log.next(0).await.map(|e| e.name), Some("end"));
         assert_eq!(log.next(1).await, None);
+    }
+
+    #[tokio::test]
+    async fn closed_waits_for_the_terminal_event() {
+        let log = EventLog::new();
+        let waiter = {
+            let log = log.clone();
+            tokio::spawn(async move { log.closed().await })
+        };
+        log.push(event("token"));
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "a token does not close the log");
+        log.close(event("error"));
+        waiter.await.unwrap();
+        log.closed().await;
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! | health | `GET /health` (200 `{"status":"ok"}`) |
 //! | count prompt tokens | none: an upper bound, UTF-8 bytes + 1 (admission never waits on an engine, ORCH-3047) |
 //! | generate | `POST /completion` with `stream: true`, `n_predict`, `seed`, `temperature` |
-//! | cancel | dropping the stream closes the upstream connection; llama.cpp frees the slot |
+//! | cancel | dropping the stream closes the upstream connection; llama.cpp frees the slot when it next writes to it |
 //!
 //! Decisions:
 //! - orchestratord does not start or stop llama.cpp. On load it checks the configured model

@@ -48,7 +48,15 @@ impl Service {
     }
 
     /// Runs one dispatched task on its replica to its end.
-    #[spectrace::implements("ORCH-3017", "ORCH-3018", "ORCH-3029", "ORCH-3045", "ORCH-3049")]
+    #[spectrace::implements(
+        "ORCH-3017",
+        "ORCH-3018",
+        "ORCH-3025",
+        "ORCH-3029",
+        "ORCH-3045",
+        "ORCH-3049",
+        "ORCH-3062"
+    )]
     async fn run(
         self: Arc<Self>,
         pool: Arc<Pool>,
@@ -91,7 +99,15 @@ impl Service {
         let mut first_token_ms = None;
         let outcome = loop {
             let remaining = wall.saturating_sub(started.elapsed());
-            let next = match tokio::time::timeout(idle.min(remaining), stream.next()).await {
+            // A cancel (or any other end) closes the log: stop waiting for the engine at once
+            // and drop its stream, which ends the upstream work (ORCH-3062), instead of
+            // noticing only when the engine's next token is refused.
+            let next = tokio::select! {
+                biased;
+                () = task.log.closed() => break Outcome::Stopped,
+                next = tokio::time::timeout(idle.min(remaining), stream.next()) => next,
+            };
+            let next = match next {
                 Ok(next) => next,
                 Err(_) if started.elapsed() >= wall => {
                     break Outcome::Timeout(ErrorCode::TimeoutWall);

@@ -16,6 +16,7 @@ use super::*;
 use crate::channel::StreamEvent;
 use crate::error::ApiError;
 
+mod cancel;
 mod memory;
 mod replicas;
 
