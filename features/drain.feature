@@ -20,7 +20,7 @@ Feature: Drain a pool
     Then the response status is 503
     And the response is an error with code "POOL_DRAINING"
     And the error is retriable
-    And the response has the header "Retry-After"
+    And the response header "Retry-After" is the error's retry_after_ms in whole seconds, rounded up
     And the stream of task "long" ends with the error "DRAIN_DEADLINE"
     And the stream of task "waiting" ends with the error "DRAIN_DEADLINE"
 

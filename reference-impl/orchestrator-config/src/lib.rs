@@ -41,6 +41,9 @@ pub struct Config {
     /// API keys of the control and data planes.
     #[serde(default)]
     pub auth: Auth,
+    /// What is kept of ended tasks.
+    #[serde(default)]
+    pub tasks: Tasks,
 }
 
 /// `server`.
@@ -105,6 +108,10 @@ pub enum EngineConfig {
         /// Fault injection: every health check fails, so the replica never turns ready.
         #[serde(default)]
         fail_health_checks: bool,
+        /// Fault injection: after this many health checks of a replica's engine, every further
+        /// one never answers.
+        #[serde(default)]
+        hang_health_checks_after: Option<u64>,
         /// Interval of engine health checks, in milliseconds (ORCH-3016).
         #[serde(default = "defaults::health_interval_ms")]
         #[schemars(range(min = 10))]
@@ -290,6 +297,24 @@ pub struct Shutdown {
 impl Default for Shutdown {
     fn default() -> Self {
         Self { drain_ms: 30_000 }
+    }
+}
+
+/// `tasks` (ORCH-3067).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tasks {
+    /// Most ended tasks kept readable; when one more ends, the one that ended first is
+    /// forgotten.
+    #[schemars(range(min = 1))]
+    pub retained_max: u64,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self {
+            retained_max: 100_000,
+        }
     }
 }
 

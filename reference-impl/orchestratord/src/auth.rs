@@ -17,6 +17,7 @@ pub const API_KEY_ENV: &str = "ORCHESTRATORD_API_KEY";
 
 /// The accepted keys, as digests.
 #[derive(Clone, Default)]
+#[spectrace::implements("ORCH-3041")]
 pub struct Keys {
     digests: Vec<[u8; 32]>,
 }
@@ -50,6 +51,7 @@ impl Keys {
 
     /// Reads every referenced key. An unset variable or unreadable file is an error that names
     /// the variable or path, never a value.
+    #[spectrace::implements("ORCH-3042")]
     pub fn resolve(refs: &[KeyRef]) -> Result<Self, String> {
         let mut keys = Vec::new();
         for reference in refs {
@@ -86,6 +88,7 @@ impl Keys {
 
     /// Checks the `Authorization: Bearer <key>` header: 401 when missing, malformed or when no
     /// key is configured; 403 when the key is wrong.
+    #[spectrace::implements("ORCH-3038", "ORCH-3039", "ORCH-3040", "ORCH-3041")]
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let presented = headers
             .get(header::AUTHORIZATION)

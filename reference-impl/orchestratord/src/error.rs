@@ -12,6 +12,7 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
 /// An error answer, before the correlation id is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[spectrace::implements("ORCH-2006")]
 pub struct ApiError {
     /// The error code.
     pub code: ErrorCode,
@@ -134,5 +135,20 @@ impl IntoResponse for ApiError {
         let mut response = self.status().into_response();
         response.extensions_mut().insert(self);
         response
+    }
+}
+
+/// The envelope of a refusal by the service: its code, its sentence, and the retry hint and
+/// full policy it carries.
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(error: crate::service::ServiceError) -> Self {
+        let mut api = ApiError::new(error.code(), error.to_string());
+        if let Some(ms) = error.retry_after_ms() {
+            api = api.retry_after(ms);
+        }
+        if let Some(policy) = error.policy() {
+            api = api.policy(crate::service::api_policy(policy));
+        }
+        api
     }
 }

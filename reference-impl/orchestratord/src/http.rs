@@ -30,6 +30,7 @@ use crate::service::{API_VERSION, EnqueueRequest, Service, Task, api_policy, api
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The committed contract documents, served byte for byte (ORCH-3054).
+#[spectrace::implements("ORCH-3054")]
 const DATA_CONTRACT: &str = include_str!("../../../contracts/openapi/data.yaml");
 const CONTROL_CONTRACT: &str = include_str!("../../../contracts/openapi/control.yaml");
 
@@ -38,6 +39,7 @@ const CONTROL_CONTRACT: &str = include_str!("../../../contracts/openapi/control.
 pub struct CorrelationId(pub String);
 
 /// The data-plane router.
+#[spectrace::implements("ORCH-3055")]
 pub fn router(service: Arc<Service>) -> Router {
     let data_plane = Router::new()
         .route("/v1/tasks", post(enqueue))
@@ -61,13 +63,19 @@ pub fn router(service: Arc<Service>) -> Router {
             Arc::clone(&service),
             data_plane_auth,
         ));
-    Router::new()
-        .merge(data_plane)
+    let control_plane = Router::new()
         .route("/metrics", get(metrics))
         .route("/v1/pools/{pool_id}/drain", post(drain))
         .route("/v1/pools/{pool_id}/reload", post(reload))
         .route("/v1/pools/{pool_id}/health", get(pool_health))
         .route("/v1/replicasets", get(replica_sets))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&service),
+            control_plane_auth,
+        ));
+    Router::new()
+        .merge(data_plane)
+        .merge(control_plane)
         .route("/livez", get(liveness))
         .route("/readyz", get(readiness))
         .fallback(not_found)
@@ -86,6 +94,7 @@ fn valid_correlation_id(value: &str) -> bool {
 
 /// Sets the correlation id of every request and response (ORCH-2009) and writes it into error
 /// envelopes.
+#[spectrace::implements("ORCH-2009")]
 pub async fn correlation(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -106,6 +115,7 @@ pub async fn correlation(mut request: Request, next: Next) -> Response {
 
 /// Data-plane keys (ORCH-3040): with none configured the data plane is open; otherwise every
 /// data route needs one of them.
+#[spectrace::implements("ORCH-3040")]
 async fn data_plane_auth(
     State(service): State<Arc<Service>>,
     request: Request,
@@ -119,14 +129,30 @@ async fn data_plane_auth(
     next.run(request).await
 }
 
+/// Control-plane keys (ORCH-3038, ORCH-3039): every control route needs one of them, checked
+/// here once, before the handler reads the request.
+#[spectrace::implements("ORCH-3038", "ORCH-3039")]
+async fn control_plane_auth(
+    State(service): State<Arc<Service>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Err(error) = service.control_keys.check(request.headers()) {
+        return error.into_response();
+    }
+    next.run(request).await
+}
+
 fn yaml(document: &'static str) -> Response {
     ([(header::CONTENT_TYPE, "application/yaml")], document).into_response()
 }
 
+#[spectrace::implements("ORCH-2014")]
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
+#[spectrace::implements("ORCH-2014")]
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         ErrorCode::MethodNotAllowed,
@@ -134,7 +160,28 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// A request body read strictly (ORCH-2012, ORCH-2013): `application/json`, at most
+/// [`BODY_LIMIT`] bytes, one JSON object and nothing after it, no unknown field; a refusal names
+/// the offending field.
+#[spectrace::implements("ORCH-2012", "ORCH-2013")]
+pub struct StrictJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for StrictJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state).await;
+        json_body(&headers, body).map(StrictJson)
+    }
+}
+
 /// Reads a JSON body strictly (ORCH-2012, ORCH-2013).
+#[spectrace::implements("ORCH-2012", "ORCH-2013")]
 fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -188,13 +235,12 @@ fn json_body<T: serde::de::DeserializeOwned>(
     Ok(value)
 }
 
+#[spectrace::implements("ORCH-2001", "ORCH-3024")]
 async fn enqueue(
     State(service): State<Arc<Service>>,
     axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    StrictJson(request): StrictJson<api_types::EnqueueRequest>,
 ) -> Result<Response, ApiError> {
-    let request: api_types::EnqueueRequest = json_body(&headers, body)?;
     let temperature = request.temperature.unwrap_or(0.0);
     if !(0.0..=2.0).contains(&temperature) {
         return Err(ApiError::new(
@@ -260,6 +306,7 @@ fn api_state(state: TaskState) -> api_types::TaskState {
     }
 }
 
+#[spectrace::implements("ORCH-2011")]
 async fn read_task(
     State(service): State<Arc<Service>>,
     Path(task_id): Path<String>,
@@ -288,6 +335,7 @@ async fn cancel(
 
 /// Releases the stream (and cancels the task if it has not ended) when the response body is
 /// dropped, which is how axum reports a client disconnect (ORCH-3026).
+#[spectrace::implements("ORCH-3026")]
 struct StreamGuard {
     service: Arc<Service>,
     task: Arc<Task>,
@@ -299,6 +347,7 @@ impl Drop for StreamGuard {
     }
 }
 
+#[spectrace::implements("ORCH-2002", "ORCH-2010", "ORCH-2014")]
 async fn events(
     State(service): State<Arc<Service>>,
     Path(task_id): Path<String>,
@@ -334,6 +383,7 @@ async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive")))
 }
 
+#[spectrace::implements("ORCH-2004")]
 async fn read_session(
     State(service): State<Arc<Service>>,
     Path(session_id): Path<String>,
@@ -351,6 +401,7 @@ async fn read_session(
     }))
 }
 
+#[spectrace::implements("ORCH-2005")]
 async fn delete_session(
     State(service): State<Arc<Service>>,
     Path(session_id): Path<String>,
@@ -365,6 +416,7 @@ async fn delete_session(
     }
 }
 
+#[spectrace::implements("ORCH-2008", "ORCH-3051", "ORCH-3053", "ORCH-3063")]
 async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabilities> {
     let pools = service
         .pools()
@@ -396,11 +448,8 @@ async fn capabilities(State(service): State<Arc<Service>>) -> axum::Json<Capabil
     })
 }
 
-async fn metrics(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    service.control_keys.check(&headers)?;
+#[spectrace::implements("ORCH-3028")]
+async fn metrics(State(service): State<Arc<Service>>) -> Result<Response, ApiError> {
     service.refresh_gauges();
     let text = service
         .metrics
@@ -409,12 +458,14 @@ async fn metrics(
     Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
 }
 
+#[spectrace::implements("ORCH-2105")]
 async fn liveness() -> axum::Json<api_types::Liveness> {
     axum::Json(api_types::Liveness {
         status: api_types::LivenessStatus::Live,
     })
 }
 
+#[spectrace::implements("ORCH-2105", "ORCH-3016", "ORCH-3032")]
 async fn readiness(
     State(service): State<Arc<Service>>,
 ) -> Result<axum::Json<api_types::Readiness>, ApiError> {
@@ -442,11 +493,8 @@ async fn readiness(
 async fn drain(
     State(service): State<Arc<Service>>,
     Path(pool_id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    StrictJson(request): StrictJson<api_types::DrainRequest>,
 ) -> Result<Response, ApiError> {
-    service.control_keys.check(&headers)?;
-    let request: api_types::DrainRequest = json_body(&headers, body)?;
     let requested = request.deadline_ms.get();
     if requested > 3_600_000 {
         return Err(ApiError::new(
@@ -454,9 +502,7 @@ async fn drain(
             "invalid body: deadline_ms must be at most 3600000",
         ));
     }
-    let deadline_ms = service
-        .drain(&pool_id, requested)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no pool `{pool_id}`")))?;
+    let deadline_ms = service.drain(&pool_id, requested)?;
     let body = api_types::DrainResponse {
         pool_id,
         draining: true,
@@ -468,53 +514,30 @@ async fn drain(
 async fn pool_health(
     State(service): State<Arc<Service>>,
     Path(pool_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<api_types::PoolHealth>, ApiError> {
-    service.control_keys.check(&headers)?;
-    service
-        .pool_health(&pool_id)
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no pool `{pool_id}`")))
+    Ok(axum::Json(service.pool_health(&pool_id)?))
 }
 
-async fn replica_sets(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-) -> Result<axum::Json<api_types::ReplicaSets>, ApiError> {
-    service.control_keys.check(&headers)?;
-    Ok(axum::Json(service.replica_sets()))
+async fn replica_sets(State(service): State<Arc<Service>>) -> axum::Json<api_types::ReplicaSets> {
+    axum::Json(service.replica_sets())
 }
 
 async fn reload(
     State(service): State<Arc<Service>>,
     Path(pool_id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    StrictJson(request): StrictJson<api_types::ReloadRequest>,
 ) -> Result<axum::Json<api_types::ReloadResponse>, ApiError> {
-    service.control_keys.check(&headers)?;
-    let request: api_types::ReloadRequest = json_body(&headers, body)?;
     let model = orchestrator_config::ModelConfig {
         name: request.model.name.to_string(),
         path: request.model.path.map(|p| p.to_string()),
         sha256: request.model.sha256.map(|s| s.to_string()),
     };
-    match service.reload(&pool_id, model).await {
-        None => Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("no pool `{pool_id}`"),
-        )),
-        Some(Err(reason)) => Err(ApiError::new(
-            ErrorCode::ReloadFailed,
-            format!("the old model keeps serving: {reason}"),
-        )),
-        Some(Ok(loaded)) => {
-            let engine = loaded.engines.first();
-            Ok(axum::Json(api_types::ReloadResponse {
-                pool_id,
-                model: loaded.model.name.clone(),
-                model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
-                engine_version: engine.map(|e| e.version()).unwrap_or_default(),
-            }))
-        }
-    }
+    let loaded = service.reload(&pool_id, model).await?;
+    let engine = loaded.engines.first();
+    Ok(axum::Json(api_types::ReloadResponse {
+        pool_id,
+        model: loaded.model.name.clone(),
+        model_digest: engine.map(|e| e.model_digest()).unwrap_or_default(),
+        engine_version: engine.map(|e| e.version()).unwrap_or_default(),
+    }))
 }

@@ -2,7 +2,7 @@
 //! Server-Sent Events token streaming, race-free cancel, sessions and a control plane, over the
 //! built-in `sim` engine or a llama.cpp server.
 //!
-//! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP).
+//! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP), in parts.
 //! - [`http`]: the routes of `contracts/openapi/data.yaml` and `control.yaml` on axum.
 //! - [`metrics`]: the metric contract.
 //! - [`auth`]: control-plane keys.
@@ -33,10 +33,11 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
 /// The configuration used without `--config`: one pool `default` on one `sim` replica with
 /// 4 slots, every other setting at its default.
+#[spectrace::implements("ORCH-3031")]
 pub fn default_config() -> Config {
     use orchestrator_config::{
         Auth, EngineConfig, Limits, ModelConfig, PoolConfig, QueueConfig, ServerConfig, Sessions,
-        Shutdown, Sse, Timeouts,
+        Shutdown, Sse, Tasks, Timeouts,
     };
     Config {
         server: ServerConfig::default(),
@@ -47,6 +48,7 @@ pub fn default_config() -> Config {
                 fail_after_tokens: None,
                 hang_after_tokens: None,
                 fail_health_checks: false,
+                hang_health_checks_after: None,
                 health_interval_ms: 1000,
             },
             model: ModelConfig {
@@ -64,6 +66,7 @@ pub fn default_config() -> Config {
         sse: Sse::default(),
         shutdown: Shutdown::default(),
         auth: Auth::default(),
+        tasks: Tasks::default(),
     }
 }
 
@@ -78,6 +81,7 @@ pub async fn app(
 }
 
 /// [`app`] with logs going to `logger`.
+#[spectrace::implements("ORCH-3001", "ORCH-3002")]
 pub async fn app_with_logger(
     config: Config,
     control_keys: auth::Keys,

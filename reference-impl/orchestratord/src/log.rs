@@ -132,6 +132,7 @@ impl Logger {
     }
 
     /// A task event (`task admitted`, `task dispatched`, `task ended`).
+    #[spectrace::implements("ORCH-3027")]
     pub fn task(&self, msg: &str, fields: &TaskFields) {
         let map = json!({
             "task_id": fields.task_id,

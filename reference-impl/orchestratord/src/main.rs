@@ -28,12 +28,14 @@ struct Cli {
 
 const BAD_CONFIG: u8 = 2;
 
+#[spectrace::implements("ORCH-3030", "ORCH-3033")]
 fn load(path: &PathBuf) -> Result<orchestrator_config::Config, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     orchestrator_config::load_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+#[spectrace::implements("ORCH-3003", "ORCH-3030", "ORCH-3031", "ORCH-3032", "ORCH-3033")]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(path) = &cli.check_config {
@@ -142,6 +144,7 @@ async fn wait_for_signal() {
 }
 
 /// `--self-test` (ORCH-3065).
+#[spectrace::implements("ORCH-3065")]
 fn self_test(config: orchestrator_config::Config) -> ExitCode {
     let runtime = match runtime() {
         Ok(runtime) => runtime,

@@ -69,6 +69,7 @@ fn latency_histogram() -> Histogram {
 }
 
 /// Every metric of the contract.
+#[spectrace::implements("ORCH-3028", "ORCH-3049")]
 pub struct Metrics {
     registry: Registry,
     /// `orchd_tasks_enqueued_total`.
@@ -79,6 +80,8 @@ pub struct Metrics {
     pub tasks_dropped: Family<ReasonLabels, Counter>,
     /// `orchd_tasks_finished_total`.
     pub tasks_finished: Family<OutcomeLabels, Counter>,
+    /// `orchd_tasks_forgotten_total` (ORCH-3067).
+    pub tasks_forgotten: Family<PoolLabels, Counter>,
     /// `orchd_tokens_in_total`.
     pub tokens_in: Family<PoolLabels, Counter>,
     /// `orchd_tokens_out_total`.
@@ -113,6 +116,7 @@ impl Metrics {
         let tasks_rejected = Family::default();
         let tasks_dropped = Family::default();
         let tasks_finished = Family::default();
+        let tasks_forgotten = Family::default();
         let tokens_in = Family::default();
         let tokens_out = Family::default();
         let queue_depth = Family::default();
@@ -143,6 +147,11 @@ impl Metrics {
             "orchd_tasks_finished",
             "Tasks that reached a terminal state, by outcome",
             tasks_finished.clone(),
+        );
+        registry.register(
+            "orchd_tasks_forgotten",
+            "Ended tasks forgotten, the oldest first, to keep at most tasks.retained_max",
+            tasks_forgotten.clone(),
         );
         registry.register(
             "orchd_tokens_in",
@@ -195,6 +204,7 @@ impl Metrics {
             tasks_rejected,
             tasks_dropped,
             tasks_finished,
+            tasks_forgotten,
             tokens_in,
             tokens_out,
             queue_depth,
@@ -231,6 +241,7 @@ impl Metrics {
                 outcome: outcome.to_owned(),
             });
         }
+        let _ = self.tasks_forgotten.get_or_create(&pool(pool_id));
         let _ = self.tokens_in.get_or_create(&pool(pool_id));
         let _ = self.tokens_out.get_or_create(&pool(pool_id));
         let _ = self.tasks_running.get_or_create(&pool(pool_id));

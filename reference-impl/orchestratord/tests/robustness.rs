@@ -91,7 +91,7 @@ proptest! {
         prop_assert!(checked.is_ok(), "{}", checked.err().map(|v| report(&v)).unwrap_or_default());
     }
 
-    #[spectrace::covers("ORCH-2014", "ORCH-2009", kind = "property")]
+    #[spectrace::covers("ORCH-2009", kind = "property")]
     #[test]
     fn any_path_and_correlation_header_is_answered_without_a_panic(path in "/[a-zA-Z0-9/%._~-]{0,60}", correlation in "\\PC{0,200}") {
         let rt = runtime();

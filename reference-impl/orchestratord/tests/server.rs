@@ -1382,6 +1382,24 @@ async fn a_failed_reload_keeps_the_old_model_serving() {
             .unwrap()
             .contains("/nonexistent/model.bin")
     );
+    // A path that exists but cannot be read as a model file (a directory, unreadable even
+    // for root).
+    let unreadable = std::env::temp_dir().join(format!("orchd-dir-model-{}", std::process::id()));
+    std::fs::create_dir_all(&unreadable).unwrap();
+    let unreadable = unreadable.to_string_lossy().into_owned();
+    let response = control(
+        &server,
+        reqwest::Method::POST,
+        "/v1/pools/default/reload",
+        Some(json!({"model": {"name": "sim-v3", "path": unreadable}})),
+    )
+    .await;
+    let body = error_body(response, 409, "RELOAD_FAILED").await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&unreadable) && message.contains("cannot read"),
+        "{message}"
+    );
     // The old model still serves, and health still shows it.
     let task = enqueue_ok(
         &server,
@@ -1595,4 +1613,212 @@ async fn a_cancelled_session_task_is_refunded_once() {
         2 + generated,
         "prompt plus generated tokens, charged once"
     );
+}
+
+#[spectrace::covers("ORCH-3066", "ORCH-3067", kind = "e2e")]
+#[tokio::test]
+async fn ended_tasks_keep_their_status_and_terminal_event_and_only_the_last_are_kept() {
+    let server = start(&pool_yaml(
+        "slots: 1",
+        "token_delay_ms: 0",
+        "tasks:\n  retained_max: 2",
+    ))
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let task = enqueue_ok(
+            &server,
+            json!({"pool": "default", "prompt": "p", "max_tokens": 3}),
+        )
+        .await;
+        let id = task["task_id"].as_str().unwrap().to_owned();
+        let events = typed_stream(&server, &id).await;
+        assert_eq!(tokens(&events).len(), 3);
+        assert!(matches!(terminal(&events), TaskEvent::End(_)), "{events:?}");
+        ids.push(id);
+    }
+    // The stream was read and closed: opened again, it carries `started` and the terminal
+    // event alone; the status still counts every token.
+    let again = typed_stream(&server, &ids[2]).await;
+    assert_eq!(again.len(), 2, "{again:?}");
+    assert!(matches!(again[0], TaskEvent::Started(_)), "{again:?}");
+    assert!(matches!(again[1], TaskEvent::End(_)), "{again:?}");
+    let status = get_json(&server, &format!("/v1/tasks/{}", ids[2])).await;
+    assert_eq!(status["state"], "completed");
+    assert_eq!(status["tokens_out"], 3);
+    // Three ended, two kept: the first is forgotten, and counted.
+    let first = http()
+        .get(format!("{}/v1/tasks/{}", server.base, ids[0]))
+        .send()
+        .await
+        .unwrap();
+    error_body(first, 404, "NOT_FOUND").await;
+    assert_eq!(
+        get_json(&server, &format!("/v1/tasks/{}", ids[1])).await["state"],
+        "completed"
+    );
+    let metrics = scrape(&server, Some(CONTROL_KEY))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "orchd_tasks_forgotten_total{pool=\"default\"} 1"),
+        "{metrics}"
+    );
+}
+
+/// How long a request may take before the test calls it hung. Generous: what it catches is an
+/// answer that never comes, whatever the machine's load.
+const LIVENESS: Duration = Duration::from_secs(20);
+
+async fn answers(
+    what: &str,
+    request: impl std::future::Future<Output = reqwest::Response>,
+) -> reqwest::Response {
+    tokio::time::timeout(LIVENESS, request)
+        .await
+        .unwrap_or_else(|_| panic!("{what} never answered while an engine hangs"))
+}
+
+/// Pool `hung`'s engine answers its first health check, then never again, and never sends a
+/// task's second token; pool `ok` is a plain sim pool. Admission, streaming, pool health,
+/// replica sets, readiness and drain all still answer.
+#[spectrace::covers("ORCH-3046", "ORCH-3047", kind = "e2e")]
+#[tokio::test]
+async fn a_hung_engine_delays_no_answer_of_the_control_plane_admission_or_other_pools() {
+    let yaml = "pools:
+  - id: hung
+    engine:
+      kind: sim
+      hang_after_tokens: 1
+      hang_health_checks_after: 1
+      health_interval_ms: 10
+    model:
+      name: sim-small
+    slots: 2
+  - id: ok
+    engine:
+      kind: sim
+    model:
+      name: sim-small
+";
+    let (service, server) = start_app(
+        yaml,
+        orchestratord::auth::Keys::new([CONTROL_KEY]),
+        orchestratord::log::Logger::discard(),
+    )
+    .await;
+    // The engine's health really hangs now: a check of every pool never ends.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), service.check_health())
+            .await
+            .is_err(),
+        "the hung pool's health check never answers"
+    );
+
+    // A task on the hung pool is admitted, starts, gets its one token, then hangs.
+    let stuck = answers(
+        "admission on the hung pool",
+        enqueue(
+            &server,
+            json!({"pool": "hung", "prompt": "p", "max_tokens": 5}),
+        ),
+    )
+    .await;
+    assert_eq!(stuck.status(), 202);
+    let stuck: Value = stuck.json().await.unwrap();
+    let stuck_id = stuck["task_id"].as_str().unwrap();
+    let stream = answers("the hung task's stream", open_stream(&server, stuck_id)).await;
+    assert_eq!(stream.status(), 200);
+    let mut stuck_events = events(stream.bytes_stream());
+    for expected in ["started", "token"] {
+        let event = tokio::time::timeout(LIVENESS, stuck_events.next())
+            .await
+            .expect("the event comes")
+            .unwrap()
+            .unwrap();
+        let name = match event {
+            TaskEvent::Started(_) => "started",
+            TaskEvent::Token(_) => "token",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(name, expected);
+    }
+
+    let health = answers(
+        "pool health",
+        control(&server, reqwest::Method::GET, "/v1/pools/hung/health", None),
+    )
+    .await;
+    assert_eq!(health.status(), 200);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["tasks_running"], 1, "{health}");
+    let sets = answers(
+        "replica sets",
+        control(&server, reqwest::Method::GET, "/v1/replicasets", None),
+    )
+    .await;
+    assert_eq!(sets.status(), 200);
+    let ready = answers("readiness", async {
+        http()
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(ready.status(), 200);
+
+    // Admission on the hung pool and on the other one, and streaming on the other one.
+    let second = answers(
+        "admission on the hung pool",
+        enqueue(
+            &server,
+            json!({"pool": "hung", "prompt": "p", "max_tokens": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(second.status(), 202);
+    let other = answers(
+        "admission on the other pool",
+        enqueue(
+            &server,
+            json!({"pool": "ok", "prompt": "p", "max_tokens": 3}),
+        ),
+    )
+    .await;
+    assert_eq!(other.status(), 202);
+    let other: Value = other.json().await.unwrap();
+    let events = tokio::time::timeout(
+        LIVENESS,
+        typed_stream(&server, other["task_id"].as_str().unwrap()),
+    )
+    .await
+    .expect("the other pool streams to its end");
+    assert_eq!(tokens(&events).len(), 3);
+    assert!(matches!(terminal(&events), TaskEvent::End(_)), "{events:?}");
+
+    let drain = answers(
+        "drain",
+        control(
+            &server,
+            reqwest::Method::POST,
+            "/v1/pools/hung/drain",
+            Some(json!({"deadline_ms": 60000})),
+        ),
+    )
+    .await;
+    assert_eq!(drain.status(), 202);
+    let refused = answers(
+        "admission on the draining pool",
+        enqueue(
+            &server,
+            json!({"pool": "hung", "prompt": "p", "max_tokens": 2}),
+        ),
+    )
+    .await;
+    error_body(refused, 503, "POOL_DRAINING").await;
 }

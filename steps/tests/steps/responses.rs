@@ -1,8 +1,6 @@
 //! `Then` steps about the last answer: status, headers, body fields, the error envelope
 //! (ORCH-2006) and its retry hints, and how long the answer took.
 
-use std::time::Duration;
-
 use api_types::ErrorEnvelope;
 use cucumber::then;
 use serde_json::{Value, json};
@@ -51,12 +49,6 @@ fn status_is(w: &mut Orch, status: u16) {
     assert_eq!(answer.status, status, "body: {}", answer.text());
 }
 
-#[then(expr = "the response status is not {int}")]
-fn status_not(w: &mut Orch, status: u16) {
-    let answer = w.answer();
-    assert_ne!(answer.status, status, "body: {}", answer.text());
-}
-
 #[then(expr = "the response header {string} is {string}")]
 fn header_is(w: &mut Orch, name: String, value: String) {
     assert_eq!(header(w.answer(), &name), value);
@@ -69,11 +61,6 @@ fn header_lists(w: &mut Orch, name: String, item: String) {
         value.split(',').any(|v| v.trim() == item),
         "{name}: {value}"
     );
-}
-
-#[then(expr = "the response has the header {string}")]
-fn has_header(w: &mut Orch, name: String) {
-    header(w.answer(), &name);
 }
 
 #[then(expr = "the response header {string} is a new UUID v4")]
@@ -258,13 +245,4 @@ fn header_is_rounded_seconds(w: &mut Orch, name: String) {
 fn correlation_matches(w: &mut Orch, name: String) {
     let answer = w.answer();
     assert_eq!(envelope(answer).error.correlation_id, header(answer, &name));
-}
-
-#[then(expr = "the answer came within {int} ms")]
-fn answered_within(w: &mut Orch, ms: u64) {
-    let elapsed = w.answer().elapsed;
-    assert!(
-        elapsed <= Duration::from_millis(ms),
-        "the answer took {elapsed:?}"
-    );
 }

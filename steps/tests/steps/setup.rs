@@ -41,6 +41,11 @@ fn hang_after(w: &mut Orch, pool: String, tokens: u64) {
     w.pool(&pool)["engine"]["hang_after_tokens"] = json!(tokens);
 }
 
+#[given(expr = "the engine of pool {string} never answers a health check after the first {int}")]
+fn hang_health(w: &mut Orch, pool: String, checks: u64) {
+    w.pool(&pool)["engine"]["hang_health_checks_after"] = json!(checks);
+}
+
 #[given(expr = "the engine of pool {string} fails after {int} token(s)")]
 fn fail_after(w: &mut Orch, pool: String, tokens: u64) {
     w.pool(&pool)["engine"]["fail_after_tokens"] = json!(tokens);

@@ -44,8 +44,6 @@ pub struct Answer {
     pub headers: reqwest::header::HeaderMap,
     /// The whole body.
     pub body: Vec<u8>,
-    /// From sending the request to the end of the body.
-    pub elapsed: Duration,
 }
 
 impl Answer {
@@ -338,7 +336,6 @@ impl Orch {
     pub async fn open_stream(&mut self, name: &str) {
         let path = format!("/v1/tasks/{}/events", self.task(name).id);
         let request = self.request(reqwest::Method::GET, &path).await;
-        let started = Instant::now();
         let response = request
             .send()
             .await
@@ -351,7 +348,6 @@ impl Orch {
                 status,
                 headers,
                 body: Vec::new(),
-                elapsed: started.elapsed(),
             });
         } else {
             let body = if status == 200 {
@@ -367,7 +363,6 @@ impl Orch {
                 status,
                 headers,
                 body,
-                elapsed: started.elapsed(),
             });
         }
     }
@@ -399,7 +394,6 @@ impl Orch {
 
 /// Sends a request and reads the whole answer (fails the step when there is none).
 pub async fn fetch(request: reqwest::RequestBuilder) -> Answer {
-    let started = Instant::now();
     let response = request
         .send()
         .await
@@ -415,6 +409,5 @@ pub async fn fetch(request: reqwest::RequestBuilder) -> Answer {
         status,
         headers,
         body,
-        elapsed: started.elapsed(),
     }
 }

@@ -31,6 +31,7 @@ impl ModelArtifact {
     }
 
     /// [`check`](Self::check) on the current thread.
+    #[spectrace::implements("ORCH-3050", "ORCH-3051", "ORCH-3052")]
     pub fn check_blocking(model: &ModelConfig) -> Result<Self, String> {
         let Some(path) = &model.path else {
             if model.sha256.is_some() {
@@ -127,5 +128,21 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let error = ModelArtifact::check_blocking(&model(Some(path), None)).unwrap_err();
         assert!(error.contains(path), "{error}");
+    }
+
+    /// A path that exists but cannot be read as a file (a directory: opening it succeeds,
+    /// reading it fails, even for root) fails the check with a message naming the path.
+    #[spectrace::covers("ORCH-3052")]
+    #[test]
+    fn a_path_that_exists_but_cannot_be_read_fails_naming_it() {
+        let dir = std::env::temp_dir().join(format!("orchd-unreadable-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.to_str().unwrap();
+        let error = ModelArtifact::check_blocking(&model(Some(path), None)).unwrap_err();
+        assert!(
+            error.contains(path) && error.contains("cannot read model file"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,7 +7,7 @@
 //! | health | `GET /health` (200 `{"status":"ok"}`) |
 //! | count prompt tokens | none: an upper bound, UTF-8 bytes + 1 (admission never waits on an engine, ORCH-3047) |
 //! | generate | `POST /completion` with `stream: true`, `n_predict`, `seed`, `temperature` |
-//! | cancel | dropping the stream closes the upstream connection; llama.cpp frees the slot |
+//! | cancel | dropping the stream closes the upstream connection; llama.cpp frees the slot when it next writes to it |
 //!
 //! Decisions:
 //! - orchestratord does not start or stop llama.cpp. On load it checks the configured model
@@ -40,6 +40,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connected llama.cpp server.
 #[derive(Debug, Clone)]
+#[spectrace::implements("ORCH-3061", "ORCH-3063")]
 pub struct LlamacppEngine {
     base: String,
     client: reqwest::Client,
@@ -258,6 +259,7 @@ impl Engine for LlamacppEngine {
         prompt_token_bound(prompt)
     }
 
+    #[spectrace::implements("ORCH-3062")]
     fn generate(&self, request: Generate) -> BoxStream<'static, EngineEvent> {
         let body = serde_json::json!({
             "prompt": request.prompt,

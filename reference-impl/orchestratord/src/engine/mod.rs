@@ -47,6 +47,7 @@ pub enum EngineEvent {
 }
 
 /// The adapter interface every engine implements.
+#[spectrace::implements("ORCH-3059")]
 pub trait Engine: Send + Sync {
     /// `sim` or `llamacpp`.
     fn kind(&self) -> api_types::EngineKind;
@@ -90,6 +91,7 @@ pub async fn start(pool: &PoolConfig, artifact: &ModelArtifact) -> Result<Arc<dy
             fail_after_tokens,
             hang_after_tokens,
             fail_health_checks,
+            hang_health_checks_after,
             ..
         } => {
             let settings = SimSettings {
@@ -97,6 +99,7 @@ pub async fn start(pool: &PoolConfig, artifact: &ModelArtifact) -> Result<Arc<dy
                 fail_after_tokens: *fail_after_tokens,
                 hang_after_tokens: *hang_after_tokens,
                 fail_health_checks: *fail_health_checks,
+                hang_health_checks_after: *hang_health_checks_after,
             };
             Ok(Arc::new(SimEngine::new(artifact, settings)))
         }

@@ -1,6 +1,8 @@
 //! The built-in deterministic engine: tokens from `(seed, prompt, temperature)` alone with the
 //! core sampler, with a configurable per-token delay and fault injection (ORCH-3060).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -21,6 +23,8 @@ pub struct SimSettings {
     pub hang_after_tokens: Option<u64>,
     /// Fail every health check.
     pub fail_health_checks: bool,
+    /// After this many health checks, every further one never answers.
+    pub hang_health_checks_after: Option<u64>,
 }
 
 /// The built-in deterministic engine.
@@ -28,6 +32,7 @@ pub struct SimSettings {
 pub struct SimEngine {
     digest: String,
     settings: SimSettings,
+    health_checks: Arc<AtomicU64>,
 }
 
 impl SimEngine {
@@ -36,6 +41,7 @@ impl SimEngine {
         Self {
             digest: artifact.digest.clone(),
             settings,
+            health_checks: Arc::default(),
         }
     }
 
@@ -44,6 +50,7 @@ impl SimEngine {
         Self {
             digest: super::digest_of(model.as_bytes()),
             settings,
+            health_checks: Arc::default(),
         }
     }
 }
@@ -91,6 +98,14 @@ impl Engine for SimEngine {
     }
 
     fn health(&self) -> BoxFuture<'static, bool> {
+        let checked = self.health_checks.fetch_add(1, Ordering::SeqCst);
+        if self
+            .settings
+            .hang_health_checks_after
+            .is_some_and(|n| checked >= n)
+        {
+            return futures::future::pending().boxed();
+        }
         futures::future::ready(!self.settings.fail_health_checks).boxed()
     }
 }
@@ -130,6 +145,21 @@ mod tests {
         let events: Vec<_> = engine.generate(request(5)).collect().await;
         assert_eq!(events.len(), 3);
         assert!(matches!(events[2], EngineEvent::Failed(_)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn health_checks_hang_after_n() {
+        let engine = SimEngine::named(
+            "sim-small",
+            SimSettings {
+                hang_health_checks_after: Some(2),
+                ..SimSettings::default()
+            },
+        );
+        assert!(engine.health().await);
+        assert!(engine.health().await);
+        let third = tokio::time::timeout(Duration::from_secs(3600), engine.health()).await;
+        assert!(third.is_err(), "the third check never answers");
     }
 
     #[tokio::test]
