@@ -111,6 +111,8 @@ pub enum BenchCommand {
     Report(CorpusOptions),
     /// Benchmark `spectrace site`.
     Site(CorpusOptions),
+    /// Benchmark the gate chain (`extract`, `scan`, `report`, `check`) and `site`.
+    Gate(CorpusOptions),
     /// Real-engine overhead of orchestratord, with this many completions per path.
     Engine {
         /// Completions per path.
@@ -135,6 +137,13 @@ pub struct CorpusOptions {
     pub runs: usize,
     /// Generate the corpus here and keep it, instead of in a temporary directory.
     pub keep: Option<PathBuf>,
+    /// Time this `spectrace` binary instead of a fresh release build (`gate`, `report
+    /// --scale`).
+    pub binary: Option<PathBuf>,
+    /// Alternate every run with this other `spectrace` binary and print the ratios (`gate`).
+    pub baseline: Option<PathBuf>,
+    /// `report --scale`: the 1k / 10k / 100k growth table instead of the one-size benchmark.
+    pub scale: bool,
 }
 
 impl Default for CorpusOptions {
@@ -142,6 +151,9 @@ impl Default for CorpusOptions {
         Self {
             runs: DEFAULT_RUNS,
             keep: None,
+            binary: None,
+            baseline: None,
+            scale: false,
         }
     }
 }
@@ -264,6 +276,7 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
         "extract" => parse_corpus_options(args, "extract").map(BenchCommand::Extract),
         "report" => parse_corpus_options(args, "report").map(BenchCommand::Report),
         "site" => parse_corpus_options(args, "site").map(BenchCommand::Site),
+        "gate" => parse_corpus_options(args, "gate").map(BenchCommand::Gate),
         "server" => parse_server(args),
         "engine" => parse_engine_bench(args),
         "runtime" => parse_runtime_bench(args),
@@ -306,6 +319,15 @@ fn parse_corpus_options(
                 }
                 options.keep = Some(PathBuf::from(dir));
             }
+            "--binary" | "--baseline" if matches!(bench, "gate" | "report") => {
+                let path = PathBuf::from(value("a spectrace binary")?);
+                if flag == "--binary" {
+                    options.binary = Some(path);
+                } else {
+                    options.baseline = Some(path);
+                }
+            }
+            "--scale" if bench == "report" => options.scale = true,
             _ => {
                 return Err(ParseError::BadBenchArgument(format!(
                     "unexpected argument `{text}` for `bench {bench}`"
@@ -521,6 +543,7 @@ mod tests {
         let expected = CorpusOptions {
             runs: 9,
             keep: Some(PathBuf::from("/tmp/corpus")),
+            ..CorpusOptions::default()
         };
         for args in [
             &["bench", "extract", "--runs", "9", "--keep", "/tmp/corpus"][..],
@@ -545,6 +568,7 @@ mod tests {
         let expected = CorpusOptions {
             runs: 5,
             keep: Some(PathBuf::from("target/bench-report")),
+            ..CorpusOptions::default()
         };
         for args in [
             &[
@@ -567,7 +591,8 @@ mod tests {
             parse_str(&["bench", "report", "--runs=12"]),
             Ok(Command::Bench(BenchCommand::Report(CorpusOptions {
                 runs: 12,
-                keep: None
+                keep: None,
+                ..CorpusOptions::default()
             })))
         );
     }
@@ -607,7 +632,8 @@ mod tests {
             parse_str(&["bench", "site", "--runs=5", "--keep", "target/bench-site"]),
             Ok(Command::Bench(BenchCommand::Site(CorpusOptions {
                 runs: 5,
-                keep: Some(PathBuf::from("target/bench-site"))
+                keep: Some(PathBuf::from("target/bench-site")),
+                ..CorpusOptions::default()
             })))
         );
         assert!(matches!(

@@ -72,7 +72,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Bench(BenchCommand::Extract(options)) => bench::extract::run(&workspace, &options),
+        Command::Bench(BenchCommand::Report(options)) if options.scale => {
+            bench::scale::run(&workspace, &options)
+        }
         Command::Bench(BenchCommand::Report(options)) => bench::report::run(&workspace, &options),
+        Command::Bench(BenchCommand::Gate(options)) => bench::gate::run(&workspace, &options),
         Command::Bench(BenchCommand::Site(options)) => bench::site::run(&workspace, &options),
         Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
         Command::Bench(BenchCommand::Engine { runs }) => bench::engine::run(&workspace, runs),

@@ -2,12 +2,13 @@
 //! `verify`, `report`, `check` — and `schema`. Each loads the pipeline
 //! ([`spectrace_core::pipeline`]), prints on stderr, and maps the outcome to an exit code.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use spectrace_core::compliance::{ComplianceModel, RunOutcome, Status};
+use spectrace_core::compliance::{ComplianceModel, RequirementStatus, RunOutcome, Status};
 use spectrace_core::config::{Config, Suite, VerifyConfig};
 use spectrace_core::diag::Diagnostic;
 use spectrace_core::evidence::EVIDENCE_DIR_ENV;
@@ -115,7 +116,15 @@ pub fn check(common: &CommonArgs) -> ExitCode {
         Err(d) => return fail(&[d]),
     };
     let short = shortfalls(&loaded.model, &loaded.config.gate);
-    let mut err = std::io::stderr().lock();
+    // One lookup per shortfall: by ID, not a scan of every requirement.
+    let by_id: HashMap<&str, &RequirementStatus> = loaded
+        .model
+        .requirements
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    // Stderr is unbuffered: thousands of lines would be thousands of `write` calls.
+    let mut err = BufWriter::new(std::io::stderr().lock());
     if loaded.run.records.is_empty() {
         let _ = writeln!(
             err,
@@ -137,7 +146,7 @@ pub fn check(common: &CommonArgs) -> ExitCode {
                 s.title
             );
         }
-        let requirement = loaded.model.requirements.iter().find(|r| r.id == s.id);
+        let requirement = by_id.get(s.id.as_str()).copied();
         if let Some(r) = requirement.filter(|r| r.status == Status::Suspect) {
             let _ = writeln!(
                 err,
@@ -180,6 +189,7 @@ pub fn check(common: &CommonArgs) -> ExitCode {
         stale.len(),
         if stale.len() == 1 { "" } else { "s" }
     );
+    let _ = err.flush();
     if short.is_empty() && stale.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -325,10 +325,12 @@ fn main() -> ExitCode {
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
-    let mut stderr = std::io::stderr().lock();
+    // Stderr is unbuffered: one `write` per piece of every line without the buffer.
+    let mut stderr = std::io::BufWriter::new(std::io::stderr().lock());
     for d in diagnostics {
         let _ = writeln!(stderr, "{d}");
     }
+    let _ = stderr.flush();
 }
 
 /// Writes `text` to stdout and flushes it; a failure (a closed pipe) is a diagnostic.
