@@ -39,12 +39,38 @@ fn totals(model: &ComplianceModel) -> String {
     )
 }
 
+/// The run directories of `--run`, globs expanded (sorted); a glob that matches no directory
+/// is an error.
+fn run_dirs(runs: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut dirs = Vec::new();
+    for run in runs {
+        let text = run.to_string_lossy();
+        if !text.contains(['*', '?', '[']) {
+            dirs.push(run.clone());
+            continue;
+        }
+        let matched = glob::glob(&text)
+            .map_err(|e| Diagnostic::error(text.as_ref(), None, format!("not a glob: {e}")))?;
+        let mut found: Vec<PathBuf> = matched
+            .filter_map(Result::ok)
+            .filter(|path| path.is_dir())
+            .collect();
+        if found.is_empty() {
+            return Err(Diagnostic::error(
+                text.as_ref(),
+                None,
+                "--run: the glob matches no directory",
+            ));
+        }
+        found.sort();
+        dirs.extend(found);
+    }
+    Ok(dirs)
+}
+
 pub(crate) fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
-    match load(
-        &common.root,
-        common.config.as_deref(),
-        common.run.as_deref(),
-    ) {
+    let dirs = run_dirs(&common.run).map_err(|d| fail(&[d]))?;
+    match load(&common.root, common.config.as_deref(), &dirs) {
         Ok(loaded) => {
             print_diagnostics(&loaded.warnings);
             Ok(loaded)
@@ -302,10 +328,17 @@ pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
         Ok(suites) => suites,
         Err(code) => return code,
     };
-    let run_dir = common
-        .run
-        .clone()
-        .unwrap_or_else(|| common.root.join(&config.outputs.run_dir));
+    let run_dir = match common.run.as_slice() {
+        [] => common.root.join(&config.outputs.run_dir),
+        [one] => one.clone(),
+        _ => {
+            return fail(&[Diagnostic::error(
+                "--run",
+                None,
+                "verify records into one run directory; give --run once",
+            )]);
+        }
+    };
     let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
     if let Err(d) = clear_run_dir(&common.root, &run_dir, &config) {
         return fail(&[d]);
@@ -356,7 +389,7 @@ pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
     let with_run = CommonArgs {
         root: common.root.clone(),
         config: common.config.clone(),
-        run: Some(PathBuf::from(&run_dir)),
+        run: vec![PathBuf::from(&run_dir)],
     };
     let reported = report(&with_run, false);
     if !failed.is_empty() {

@@ -155,8 +155,10 @@ struct CommonArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Directory of the run's evidence records [default: `outputs.run_dir` of the config].
+    /// Repeat it, or give a glob (`--run 'shards/*'`), to merge the shards of one run: each
+    /// directory is a shard.
     #[arg(long, value_name = "DIR")]
-    run: Option<PathBuf>,
+    run: Vec<PathBuf>,
 }
 
 /// Options of `spectrace report`.

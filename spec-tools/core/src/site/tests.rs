@@ -78,6 +78,7 @@ fn record(id: &str, line: u32, kind: EvidenceKind, outcome: Outcome) -> Evidence
         kind,
         outcome,
         message: (outcome == Outcome::Failed).then(|| "<b>boom</b> & more".to_owned()),
+        shard: None,
     }
 }
 
