@@ -17,8 +17,9 @@ Commands:
                    recording on (`spectrace verify`), write COMPLIANCE.md and reports/, and
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, package, haiku-cpu, determinism, compliance, example,
-                   strength, site, links, git-diff), stopping at the first failure; --list
+                   openapi-validator, actionlint, package, haiku-cpu, determinism, compliance,
+                   example, site, links, shards, crash, git-diff), stopping at the first
+                   failure; --list
                    prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
@@ -46,6 +47,15 @@ Commands:
   ci:strength      Check the committed reports/strength.json: a fixed sample of the mutants of
                    the orchestrator-core requirements, and the requirements changed since the
                    merge base with main, in place.
+  ci:crash [--binary BIN]
+                   `spectrace report` and `spectrace site` on a generated 10,000-requirement
+                   repository, each killed (SIGKILL) 100 times at a random moment: every
+                   output is wholly old or new, and the next run leaves no temporary behind.
+  ci:shards        The workspace tests as 4 nextest partitions and the BDD suite as 2 shards
+                   by feature file, each into its own run directory; merged, compliance.json
+                   must equal the single run's apart from `shards`; a duplicated shard must
+                   be reported and fail under exactly-once. Installs cargo-nextest (pinned)
+                   into target/tools when missing.
   ci:example       `cargo install` of the spectrace command into target/, `spectrace init`
                    in an empty directory, and the example project (examples/token-bucket)
                    from a clean copy: `spectrace verify`, then `spectrace check`.
@@ -98,6 +108,14 @@ pub enum Command {
     Strength,
     /// `ci:strength`: the strength gate.
     CiStrength,
+    /// `ci:shards`: sharded evidence against the single run.
+    Shards,
+    /// `ci:crash`: `kill -9` during `spectrace report` and `site`, with this binary (default:
+    /// the debug build).
+    Crash {
+        /// The `spectrace` binary to kill.
+        binary: Option<PathBuf>,
+    },
 }
 
 /// `cargo xtask bench …`.
@@ -204,6 +222,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "ci:example" => no_arguments(args, "ci:example", Command::Example),
         "strength" => no_arguments(args, "strength", Command::Strength),
         "ci:strength" => no_arguments(args, "ci:strength", Command::CiStrength),
+        "ci:crash" => parse_crash(args),
+        "ci:shards" => no_arguments(args, "ci:shards", Command::Shards),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
     }
 }
@@ -253,6 +273,25 @@ fn parse_engine(mut args: impl Iterator<Item = OsString>) -> Result<Command, Par
             "unknown `engine` action `{other}` (expected `install` or `run`)"
         ))),
     }
+}
+
+fn parse_crash(mut args: impl Iterator<Item = OsString>) -> Result<Command, ParseError> {
+    let mut binary = None;
+    while let Some(arg) = args.next() {
+        match lossy(&arg).as_str() {
+            "--binary" => match args.next() {
+                Some(path) if !path.is_empty() => binary = Some(PathBuf::from(path)),
+                _ => {
+                    return Err(ParseError::BadArgument(
+                        "`--binary` needs a spectrace binary".into(),
+                    ));
+                }
+            },
+            "-h" | "--help" => return Ok(Command::Help),
+            _ => return Err(unexpected("ci:crash", &arg)),
+        }
+    }
+    Ok(Command::Crash { binary })
 }
 
 fn parse_ci(args: impl Iterator<Item = OsString>) -> Result<Command, ParseError> {

@@ -22,6 +22,7 @@ mod bench;
 mod ci;
 mod cli;
 mod compliance;
+mod crash;
 mod engine;
 mod example;
 mod gates;
@@ -31,6 +32,7 @@ mod packaging;
 mod process;
 mod regen;
 mod rss;
+mod shards;
 mod site;
 mod strength;
 mod term;
@@ -91,6 +93,8 @@ fn main() -> ExitCode {
         Command::Package => packaging::run(&workspace),
         Command::Strength => strength::run(&workspace),
         Command::CiStrength => strength::ci(&workspace),
+        Command::Crash { binary } => crash::run(&workspace, binary),
+        Command::Shards => shards::run(&workspace),
         Command::Example => example::run(&workspace),
     }
 }
