@@ -1,7 +1,8 @@
 //! `cargo xtask ci:crash`: what `kill -9` leaves behind. On a generated repository of 10,000
 //! requirements ([`scale_corpus`]), `spectrace report` and then `spectrace site` are each
-//! started [`ROUNDS`] times and killed with `SIGKILL` after a random delay within 0–110 % of
-//! their usual run time, alternating between two run records (so every run has something new to write).
+//! started [`ROUNDS`] times and killed with `SIGKILL`: every other time after a random delay
+//! within 0–110 % of their usual run time, and every other time a random few milliseconds
+//! after writing began (a temporary appeared), alternating between two run records (so every run has something new to write).
 //! After each kill:
 //!
 //! - every output file of `report` holds exactly its content before the run or the content the
@@ -131,7 +132,7 @@ fn crash(workspace: &Workspace, binary: &Path) -> Result<(), String> {
         write_records(&root, &records[next])?;
         let before = snapshot_files(&root, &REPORT_OUTPUTS)?;
         let delay = random_delay(&mut rng, report_time);
-        report_running += usize::from(kill_after(binary, &root, "report", delay)?);
+        report_running += usize::from(kill_after(binary, &root, "report", delay, round)?);
         let after = snapshot_files(&root, &REPORT_OUTPUTS)?;
         let mut some_new = false;
         for path in REPORT_OUTPUTS {
@@ -179,7 +180,7 @@ fn crash(workspace: &Workspace, binary: &Path) -> Result<(), String> {
             .map_err(|e| format!("cannot write {MODEL}: {e}"))?;
         let before = snapshot_tree(&root.join(SITE))?;
         let delay = random_delay(&mut rng, site_time);
-        site_running += usize::from(kill_after(binary, &root, "site", delay)?);
+        site_running += usize::from(kill_after(binary, &root, "site", delay, round)?);
         let after = snapshot_tree(&root.join(SITE))?;
         if after != before && after != site_states[next] {
             return Err(format!(
@@ -266,13 +267,33 @@ fn finish(binary: &Path, root: &Path, step: &str) -> Result<Duration, String> {
     }
 }
 
-/// Starts `spectrace STEP`, sends it `SIGKILL` after `delay` (when it still runs), reaps it.
-/// True when it was still running.
-fn kill_after(binary: &Path, root: &Path, step: &str, delay: Duration) -> Result<bool, String> {
+/// Starts `spectrace STEP`, sends it `SIGKILL` (when it still runs), reaps it; true when it
+/// was still running. Odd rounds kill after `delay`; even rounds aim at the writing: they
+/// wait until a temporary file or staging directory appears (writing has begun), then kill
+/// after a fraction of `delay` (at most 20 ms), so that kills land inside the short window
+/// in which files are written and renamed.
+fn kill_after(
+    binary: &Path,
+    root: &Path,
+    step: &str,
+    delay: Duration,
+    round: usize,
+) -> Result<bool, String> {
+    let start = Instant::now();
     let mut child = command(binary, root, step)
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    std::thread::sleep(delay);
+    if round % 2 == 0 {
+        while start.elapsed() < RUN_LIMIT
+            && child.try_wait().map_err(|e| e.to_string())?.is_none()
+            && temporaries(root)?.is_empty()
+        {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep((delay / 50).min(Duration::from_millis(20)));
+    } else {
+        std::thread::sleep(delay);
+    }
     let running = child.try_wait().map_err(|e| e.to_string())?.is_none();
     if running {
         child.kill().map_err(|e| format!("cannot kill: {e}"))?;
