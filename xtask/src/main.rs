@@ -22,6 +22,7 @@ mod bench;
 mod ci;
 mod cli;
 mod compliance;
+mod crash;
 mod engine;
 mod example;
 mod gates;
@@ -31,6 +32,7 @@ mod packaging;
 mod process;
 mod regen;
 mod rss;
+mod shards;
 mod site;
 mod strength;
 mod term;
@@ -72,7 +74,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Bench(BenchCommand::Extract(options)) => bench::extract::run(&workspace, &options),
+        Command::Bench(BenchCommand::Report(options)) if options.scale => {
+            bench::scale::run(&workspace, &options)
+        }
         Command::Bench(BenchCommand::Report(options)) => bench::report::run(&workspace, &options),
+        Command::Bench(BenchCommand::Gate(options)) => bench::gate::run(&workspace, &options),
         Command::Bench(BenchCommand::Site(options)) => bench::site::run(&workspace, &options),
         Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
         Command::Bench(BenchCommand::Engine { runs }) => bench::engine::run(&workspace, runs),
@@ -87,6 +93,8 @@ fn main() -> ExitCode {
         Command::Package => packaging::run(&workspace),
         Command::Strength => strength::run(&workspace),
         Command::CiStrength => strength::ci(&workspace),
+        Command::Crash { binary } => crash::run(&workspace, binary),
+        Command::Shards => shards::run(&workspace),
         Command::Example => example::run(&workspace),
     }
 }

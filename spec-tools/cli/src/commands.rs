@@ -2,12 +2,13 @@
 //! `verify`, `report`, `check` — and `schema`. Each loads the pipeline
 //! ([`spectrace_core::pipeline`]), prints on stderr, and maps the outcome to an exit code.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use spectrace_core::compliance::{ComplianceModel, RunOutcome, Status};
+use spectrace_core::compliance::{ComplianceModel, RequirementStatus, RunOutcome, Status};
 use spectrace_core::config::{Config, Suite, VerifyConfig};
 use spectrace_core::diag::Diagnostic;
 use spectrace_core::evidence::EVIDENCE_DIR_ENV;
@@ -38,12 +39,38 @@ fn totals(model: &ComplianceModel) -> String {
     )
 }
 
+/// The run directories of `--run`, globs expanded (sorted); a glob that matches no directory
+/// is an error.
+fn run_dirs(runs: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut dirs = Vec::new();
+    for run in runs {
+        let text = run.to_string_lossy();
+        if !text.contains(['*', '?', '[']) {
+            dirs.push(run.clone());
+            continue;
+        }
+        let matched = glob::glob(&text)
+            .map_err(|e| Diagnostic::error(text.as_ref(), None, format!("not a glob: {e}")))?;
+        let mut found: Vec<PathBuf> = matched
+            .filter_map(Result::ok)
+            .filter(|path| path.is_dir())
+            .collect();
+        if found.is_empty() {
+            return Err(Diagnostic::error(
+                text.as_ref(),
+                None,
+                "--run: the glob matches no directory",
+            ));
+        }
+        found.sort();
+        dirs.extend(found);
+    }
+    Ok(dirs)
+}
+
 pub(crate) fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
-    match load(
-        &common.root,
-        common.config.as_deref(),
-        common.run.as_deref(),
-    ) {
+    let dirs = run_dirs(&common.run).map_err(|d| fail(&[d]))?;
+    match load(&common.root, common.config.as_deref(), &dirs) {
         Ok(loaded) => {
             print_diagnostics(&loaded.warnings);
             Ok(loaded)
@@ -115,7 +142,15 @@ pub fn check(common: &CommonArgs) -> ExitCode {
         Err(d) => return fail(&[d]),
     };
     let short = shortfalls(&loaded.model, &loaded.config.gate);
-    let mut err = std::io::stderr().lock();
+    // One lookup per shortfall: by ID, not a scan of every requirement.
+    let by_id: HashMap<&str, &RequirementStatus> = loaded
+        .model
+        .requirements
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    // Stderr is unbuffered: thousands of lines would be thousands of `write` calls.
+    let mut err = BufWriter::new(std::io::stderr().lock());
     if loaded.run.records.is_empty() {
         let _ = writeln!(
             err,
@@ -137,7 +172,7 @@ pub fn check(common: &CommonArgs) -> ExitCode {
                 s.title
             );
         }
-        let requirement = loaded.model.requirements.iter().find(|r| r.id == s.id);
+        let requirement = by_id.get(s.id.as_str()).copied();
         if let Some(r) = requirement.filter(|r| r.status == Status::Suspect) {
             let _ = writeln!(
                 err,
@@ -180,6 +215,7 @@ pub fn check(common: &CommonArgs) -> ExitCode {
         stale.len(),
         if stale.len() == 1 { "" } else { "s" }
     );
+    let _ = err.flush();
     if short.is_empty() && stale.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -292,10 +328,17 @@ pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
         Ok(suites) => suites,
         Err(code) => return code,
     };
-    let run_dir = common
-        .run
-        .clone()
-        .unwrap_or_else(|| common.root.join(&config.outputs.run_dir));
+    let run_dir = match common.run.as_slice() {
+        [] => common.root.join(&config.outputs.run_dir),
+        [one] => one.clone(),
+        _ => {
+            return fail(&[Diagnostic::error(
+                "--run",
+                None,
+                "verify records into one run directory; give --run once",
+            )]);
+        }
+    };
     let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
     if let Err(d) = clear_run_dir(&common.root, &run_dir, &config) {
         return fail(&[d]);
@@ -346,7 +389,7 @@ pub fn verify(common: &CommonArgs, only: &[String]) -> ExitCode {
     let with_run = CommonArgs {
         root: common.root.clone(),
         config: common.config.clone(),
-        run: Some(PathBuf::from(&run_dir)),
+        run: vec![PathBuf::from(&run_dir)],
     };
     let reported = report(&with_run, false);
     if !failed.is_empty() {

@@ -155,8 +155,10 @@ struct CommonArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Directory of the run's evidence records [default: `outputs.run_dir` of the config].
+    /// Repeat it, or give a glob (`--run 'shards/*'`), to merge the shards of one run: each
+    /// directory is a shard.
     #[arg(long, value_name = "DIR")]
-    run: Option<PathBuf>,
+    run: Vec<PathBuf>,
 }
 
 /// Options of `spectrace report`.
@@ -325,10 +327,12 @@ fn main() -> ExitCode {
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
-    let mut stderr = std::io::stderr().lock();
+    // Stderr is unbuffered: one `write` per piece of every line without the buffer.
+    let mut stderr = std::io::BufWriter::new(std::io::stderr().lock());
     for d in diagnostics {
         let _ = writeln!(stderr, "{d}");
     }
+    let _ = stderr.flush();
 }
 
 /// Writes `text` to stdout and flushes it; a failure (a closed pipe) is a diagnostic.

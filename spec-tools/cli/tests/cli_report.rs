@@ -258,3 +258,89 @@ fn schema_prints_and_checks_the_compliance_schema() {
         .success();
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
 }
+
+#[test]
+fn shards_merge_into_the_model_of_one_run_and_duplicates_are_named() {
+    let dir = fixture();
+    let root = dir.path();
+    // One run directory, as `cargo test` leaves it.
+    run_records(
+        root,
+        &[
+            record("FIX-001", 3, "passed"),
+            record("FIX-002", 7, "passed"),
+        ],
+    );
+    let single = spectrace(root).arg("report").output().unwrap();
+    assert!(single.status.success(), "{}", stderr(&single));
+    let one = fs::read_to_string(root.join("reports/compliance.json")).unwrap();
+    assert!(
+        one.contains("\"shards\": [\n    \"reports/run\"\n  ],"),
+        "{one}"
+    );
+
+    // The same tests split over two shards, read with a glob.
+    write(
+        root,
+        "shards/a/evidence-1.jsonl",
+        &record("FIX-001", 3, "passed"),
+    );
+    write(
+        root,
+        "shards/b/evidence-2.jsonl",
+        &record("FIX-002", 7, "passed"),
+    );
+    let merged = spectrace(root)
+        .args(["report", "--run", "shards/*"])
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    assert!(!stderr(&merged).contains("shards:"), "{}", stderr(&merged));
+    let two = fs::read_to_string(root.join("reports/compliance.json")).unwrap();
+    assert!(
+        two.contains("\"shards\": [\n    \"shards/a\",\n    \"shards/b\"\n  ],"),
+        "{two}"
+    );
+    let without_shards = |text: &str| {
+        let start = text.find("  \"shards\"").unwrap();
+        let end = start + text[start..].find("],\n").unwrap() + 3;
+        format!("{}{}", &text[..start], &text[end..])
+    };
+    assert_eq!(without_shards(&one), without_shards(&two));
+
+    // A test that ran in both shards: a warning naming both, by default.
+    write(
+        root,
+        "shards/b/evidence-3.jsonl",
+        &record("FIX-001", 3, "passed"),
+    );
+    let repeated = ["check", "--run", "shards/a", "--run", "shards/b"];
+    let warned = spectrace(root).args(repeated).output().unwrap();
+    let err = stderr(&warned);
+    assert!(
+        err.contains("tests/a.rs:3: warning: `a::t3` ran in 2 shards: shards/a, shards/b"),
+        "{err}"
+    );
+    // An error under exactly-once: nothing is judged.
+    write(
+        root,
+        "spectrace.toml",
+        &format!("{}\n[gate]\nshards = \"exactly-once\"\n", config()),
+    );
+    let refused = spectrace(root).args(repeated).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains(
+            "tests/a.rs:3: error: `a::t3` ran in 2 shards: shards/a, shards/b ([gate] shards = \"exactly-once\")"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    // A glob that matches nothing is an error.
+    let none = spectrace(root)
+        .args(["report", "--run", "nowhere/*"])
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(stderr(&none).contains("the glob matches no directory"));
+}

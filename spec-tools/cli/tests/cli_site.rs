@@ -63,7 +63,7 @@ fn site_builds_from_the_report_and_a_rebuild_is_identical() {
     let out = spectrace(dir.path()).arg("site").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("spectrace: site: 5 pages, 8 files"), "{err}");
+    assert!(err.contains("spectrace: site: 2 pages, 5 files"), "{err}");
     assert!(err.contains("open site/out/index.html"), "{err}");
     let site = dir.path().join("site/out");
     let first = tree(&site);
@@ -75,16 +75,18 @@ fn site_builds_from_the_report_and_a_rebuild_is_identical() {
             "assets/search-index.js",
             "assets/style.css",
             "index.html",
-            "req/fix-001.html",
-            "req/fix-002.html",
-            "req/fix-003.html",
             "spec/spec.html",
         ]
         .map(|n| n.replace('/', std::path::MAIN_SEPARATOR_STR))
     );
     let read = |rel: &str| fs::read_to_string(site.join(rel)).unwrap();
     let spec = read("spec/spec.html");
-    assert!(spec.contains("<li class=\"req\" id=\"fix-001\"><a class=\"badge status-verified\" href=\"../req/fix-001.html\""), "{spec}");
+    assert!(
+        spec.contains(
+            "<li class=\"req\" id=\"fix-001\"><a class=\"badge status-verified\" href=\"#fix-001\""
+        ),
+        "{spec}"
+    );
     assert!(
         spec.contains("<li class=\"req\" id=\"fix-002\"><a class=\"badge status-unverified\""),
         "{spec}"
@@ -94,8 +96,7 @@ fn site_builds_from_the_report_and_a_rebuild_is_identical() {
         "{spec}"
     );
     assert!(!spec.contains("<script>alert"));
-    let req = read("req/fix-001.html");
-    assert!(req.contains("<li class=\"evidence-item outcome-passed\"><b>test</b> <em>passed</em> <a href=\"../../../tests/a.rs\">tests/a.rs:3</a>"), "{req}");
+    assert!(spec.contains("<li class=\"evidence-item outcome-passed\"><b>test</b> <em>passed</em> <a href=\"../../../tests/a.rs\">tests/a.rs:3</a>"), "{spec}");
     let index = read("index.html");
     assert!(index.contains("<span id=\"result-count\">3</span>"));
     assert!(
@@ -110,7 +111,7 @@ fn site_builds_from_the_report_and_a_rebuild_is_identical() {
     assert_eq!(beside, ["out"]);
 
     // A second build writes the same bytes; a file of an older build does not survive.
-    write(&site, "req/stale.html", "old");
+    write(&site, "spec/stale.html", "old");
     let again = spectrace(dir.path()).arg("site").output().unwrap();
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(tree(&site), first);
@@ -128,7 +129,7 @@ fn out_and_config_options_are_honoured() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     // Outside the repository, locations are not linked.
-    let req = fs::read_to_string(target.join("req/fix-001.html")).unwrap();
+    let req = fs::read_to_string(target.join("spec/spec.html")).unwrap();
     assert!(req.contains("<code>tests/a.rs:3</code>"), "{req}");
     assert!(!dir.path().join("site").exists());
 

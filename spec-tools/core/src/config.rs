@@ -170,6 +170,20 @@ pub struct GateConfig {
     /// The least strength (caught / (caught + missed) of `spectrace strength`) a MUST must
     /// have, measured on its current code; none (the default) demands nothing.
     pub must_strength: Option<Ratio>,
+    /// What an evidence item that ran in several shards is: a warning (`any`, the default) or
+    /// an error (`exactly-once`).
+    pub shards: ShardRule,
+}
+
+/// `[gate] shards`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShardRule {
+    /// An item that ran in several shards is reported as a warning.
+    #[default]
+    Any,
+    /// Every item that ran, ran in exactly one shard; a duplicate is an error.
+    ExactlyOnce,
 }
 
 impl Default for GateConfig {
@@ -181,6 +195,7 @@ impl Default for GateConfig {
             evidence: EvidenceRule::All,
             implemented: ImplementedDemand::None,
             must_strength: None,
+            shards: ShardRule::Any,
         }
     }
 }
@@ -383,6 +398,7 @@ mod tests {
         let c = Config::parse("spectrace.toml", "").unwrap();
         assert_eq!(c.gate.evidence, EvidenceRule::All);
         assert_eq!(c.gate.implemented, ImplementedDemand::None);
+        assert_eq!(c.gate.shards, ShardRule::Any);
         assert_eq!(c.gate.must_strength, None);
         let c = Config::parse(
             "spectrace.toml",

@@ -6,7 +6,8 @@
 use schemars::JsonSchema;
 
 pub use spectrace::evidence::{
-    EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome, append_record, evidence_dir,
+    EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome, SHARD_ENV, append_record,
+    current_shard, evidence_dir,
 };
 
 /// What joins a declared evidence item with the records of its runs: the file and the line of

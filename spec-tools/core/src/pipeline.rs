@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::compliance::records::{Run, read_run};
+use crate::compliance::records::{Run, read_runs};
 use crate::compliance::{self, BuildOptions, ComplianceModel, Strength, Survivor};
-use crate::config::Config;
+use crate::config::{Config, ShardRule};
 use crate::diag::Diagnostic;
 use crate::id::IdPattern;
 use crate::model::RequirementIndex;
@@ -42,11 +42,13 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Runs every stage up to the model. `run_dir` overrides `outputs.run_dir`.
+/// Runs every stage up to the model. `run_dirs` (the shards of one run) override
+/// `outputs.run_dir`; their records are merged. An evidence item that ran in several shards is
+/// a warning, or an error under `[gate] shards = "exactly-once"`.
 pub fn load(
     root: &Path,
     config_path: Option<&Path>,
-    run_dir: Option<&Path>,
+    run_dirs: &[PathBuf],
 ) -> Result<Loaded, Vec<Diagnostic>> {
     let config = Config::load(root, config_path).map_err(|d| vec![d])?;
     let ids = IdPattern::new(&config.specs.id_pattern)
@@ -68,8 +70,18 @@ pub fn load(
     };
     let scanned = scan(&scan_options)?;
     warnings.extend(scanned.warnings);
-    let run_dir = run_dir.map_or_else(|| root.join(&config.outputs.run_dir), Path::to_path_buf);
-    let mut run = read_run(&run_dir, &relative_to(root, &run_dir))?;
+    let dirs: Vec<(PathBuf, String)> = if run_dirs.is_empty() {
+        vec![(
+            root.join(&config.outputs.run_dir),
+            config.outputs.run_dir.clone(),
+        )]
+    } else {
+        run_dirs
+            .iter()
+            .map(|dir| (dir.clone(), shard_name(root, dir)))
+            .collect()
+    };
+    let mut run = read_runs(&dirs)?;
     warnings.extend(run.warnings.iter().cloned());
     // Tests in excluded files are not evidence (spec-tools' own tests use fixture IDs).
     let excluded = Selector::<()>::new(
@@ -102,6 +114,33 @@ pub fn load(
     if !unknown.is_empty() {
         return Err(unknown);
     }
+    let exactly_once = config.gate.shards == ShardRule::ExactlyOnce;
+    let duplicates: Vec<Diagnostic> = compliance::duplicates(&run.records)
+        .into_iter()
+        .map(|d| {
+            let message = format!(
+                "`{}` ran in {} shards: {}{}",
+                d.test,
+                d.shards.len(),
+                d.shards.join(", "),
+                if exactly_once {
+                    " ([gate] shards = \"exactly-once\")"
+                } else {
+                    ""
+                }
+            );
+            let line = Some(d.line as usize);
+            if exactly_once {
+                Diagnostic::error(&d.file, line, message)
+            } else {
+                Diagnostic::warning(&d.file, line, message)
+            }
+        })
+        .collect();
+    if exactly_once && !duplicates.is_empty() {
+        return Err(duplicates);
+    }
+    warnings.extend(duplicates);
     let reviewed = read_reviewed(root, &config.outputs.reviewed).map_err(|d| vec![d])?;
     let strength = read_strength(root, &config.outputs.strength, &scanned.scan)?;
     let model = compliance::build_with(
@@ -123,6 +162,18 @@ pub fn load(
         model,
         warnings,
     })
+}
+
+/// The name of the shard a run directory holds: its path relative to `root` when it lies
+/// inside, else as given, `/`-separated.
+fn shard_name(root: &Path, dir: &Path) -> String {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (root, full) = (absolute(root), absolute(dir));
+    if full.starts_with(&root) && full != root {
+        relative_to(&root, &full)
+    } else {
+        dir.to_string_lossy().replace('\\', "/")
+    }
 }
 
 /// The strength of each requirement in `path` (relative to `root`; a missing file measures

@@ -43,7 +43,9 @@ use std::path::PathBuf;
 use cucumber::event::{self, Source, StepError};
 use cucumber::gherkin::{self, StepType};
 use cucumber::{Event, Writer, parser, writer};
-use spectrace::evidence::{EvidenceKind, EvidenceRecord, Outcome, append_record, evidence_dir};
+use spectrace::evidence::{
+    EvidenceKind, EvidenceRecord, Outcome, append_record, current_shard, evidence_dir,
+};
 use spectrace_core::bdd::{effective_tags, scenario_label};
 use spectrace_core::config::Config;
 use spectrace_core::id::{IdPattern, natural_cmp};
@@ -209,6 +211,7 @@ pub fn record(declared: Declared<'_>, run: &ScenarioRun, ids: &IdPattern) -> Evi
             Outcome::Passed
         },
         message,
+        shard: None,
     }
 }
 
@@ -225,6 +228,8 @@ pub struct Recorder {
     /// Records that could not be written: the run must fail, since evidence that silently goes
     /// missing would read as "did not run".
     pub write_errors: Vec<String>,
+    /// The shard every record carries (`SPECTRACE_SHARD` for [`Recorder::from_config`]).
+    pub shard: Option<String>,
 }
 
 impl Recorder {
@@ -234,7 +239,9 @@ impl Recorder {
     pub fn from_config(root: PathBuf) -> Result<Self, String> {
         let config = Config::load(&root, None).map_err(|d| d.to_string())?;
         let ids = IdPattern::new(&config.specs.id_pattern)?;
-        Ok(Self::new(root, evidence_dir(), ids))
+        let mut recorder = Self::new(root, evidence_dir(), ids);
+        recorder.shard = current_shard();
+        Ok(recorder)
     }
 
     /// Records relative to the project `root`, into `dir` when given, with the requirement
@@ -247,6 +254,7 @@ impl Recorder {
             outlines: HashMap::new(),
             records: Vec::new(),
             write_errors: Vec::new(),
+            shard: None,
         }
     }
 
@@ -290,7 +298,8 @@ impl Recorder {
             file: &file,
             line,
         };
-        let record = record(declared, run, &self.ids);
+        let mut record = record(declared, run, &self.ids);
+        record.shard.clone_from(&self.shard);
         if let Some(dir) = &self.dir
             && let Err(e) = append_record(dir, &record)
         {
@@ -558,6 +567,7 @@ Feature: Queues
                 kind: EvidenceKind::Bdd,
                 outcome: Outcome::Passed,
                 message: None,
+                shard: None,
             }
         );
     }

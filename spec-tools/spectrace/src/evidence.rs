@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 /// Environment variable naming the directory evidence records go to.
 pub const EVIDENCE_DIR_ENV: &str = "SPECTRACE_EVIDENCE_DIR";
 
+/// Environment variable naming the shard a test process runs in (`ci-2`, `hash:2/4`): each
+/// record carries it, so that merged runs can tell where every item ran.
+pub const SHARD_ENV: &str = "SPECTRACE_SHARD";
+
 /// What kind of evidence a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,6 +99,17 @@ pub struct EvidenceRecord {
     pub outcome: Outcome,
     /// The failure message, for failed tests.
     pub message: Option<String>,
+    /// The shard the test ran in ([`SHARD_ENV`]); absent when it was not set, and then the
+    /// reader takes the name of the run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+}
+
+/// The shard named by [`SHARD_ENV`], when it is set and not empty.
+pub fn current_shard() -> Option<String> {
+    std::env::var(SHARD_ENV)
+        .ok()
+        .filter(|shard| !shard.is_empty())
 }
 
 /// The evidence directory named by [`EVIDENCE_DIR_ENV`], when it is set and not empty.
@@ -272,6 +287,7 @@ pub mod runtime {
                 Outcome::Passed
             },
             message: failure,
+            shard: super::current_shard(),
         };
         if let Err(e) = append(dir, &record) {
             panic!("spectrace: cannot record evidence for {}: {e}", meta.test);
@@ -349,8 +365,32 @@ mod tests {
                 kind: EvidenceKind::Property,
                 outcome: Outcome::Passed,
                 message: None,
+                shard: current_shard(),
             }
         );
+    }
+
+    #[test]
+    fn the_shard_is_written_only_when_there_is_one() {
+        let mut record = EvidenceRecord {
+            ids: vec!["ORCH-2002".into()],
+            test: "t".into(),
+            file: "f.rs".into(),
+            line: 1,
+            kind: EvidenceKind::Test,
+            outcome: Outcome::Passed,
+            message: None,
+            shard: None,
+        };
+        let plain = serde_json::to_string(&record).unwrap();
+        assert!(!plain.contains("shard"), "{plain}");
+        record.shard = Some("hash:2/4".into());
+        let sharded = serde_json::to_string(&record).unwrap();
+        assert!(sharded.ends_with(",\"shard\":\"hash:2/4\"}"), "{sharded}");
+        let back: EvidenceRecord = serde_json::from_str(&sharded).unwrap();
+        assert_eq!(back, record);
+        let old: EvidenceRecord = serde_json::from_str(&plain).unwrap();
+        assert_eq!(old.shard, None);
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub mod evidence;
 
 #[cfg(feature = "recorder")]
 pub use evidence::{
-    EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome, append_record, evidence_dir,
+    EVIDENCE_DIR_ENV, EvidenceKind, EvidenceRecord, Outcome, SHARD_ENV, append_record,
+    current_shard, evidence_dir,
 };
 
 /// Links a test to the requirements it verifies: `#[spectrace::covers("ORCH-2002")]` above

@@ -59,11 +59,11 @@ pub fn write(root: &Path, files: &[GeneratedFile]) -> io::Result<u64> {
 
 /// A 64-bit linear congruential generator (Knuth's MMIX constants); the high bits are used.
 /// Shared by the benchmarks' generators, each with its own fixed seed.
-pub(super) struct Lcg(pub(super) u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
     /// The next 32 random bits.
-    pub(super) fn next(&mut self) -> u32 {
+    pub(crate) fn next(&mut self) -> u32 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -73,7 +73,7 @@ impl Lcg {
     }
 
     /// Uniform-enough in `0..n` (`n` > 0).
-    pub(super) fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.next() as usize % n
     }
 

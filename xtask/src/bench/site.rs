@@ -10,9 +10,8 @@
 //! its files' lengths), allocated blocks (`st_blocks * 512`, directories included) and files.
 //!
 //! The 30 MB target is on apparent bytes: what the site weighs when it is copied, archived or
-//! uploaded. Allocated blocks depend on the file system, not on spectrace: with one page per
-//! requirement (stable URLs) and 4 KiB blocks, 10,000 pages cannot take less than
-//! 41 MB however small they are. Both numbers are printed, with that floor.
+//! uploaded. Allocated blocks depend on the file system too: every file takes at least one
+//! block however small it is. Both numbers are printed, with that floor.
 
 use std::ffi::OsString;
 use std::io;

@@ -45,8 +45,8 @@ use crate::scan::Scan;
 
 /// Version of the `compliance.json` format. 2: status `suspect` and `reviewed_fingerprint`.
 /// 3: `strength` per requirement, evidence kind `junit`, and `verified` demanding every
-/// declared item (`[gate] evidence`).
-pub const COMPLIANCE_SCHEMA_VERSION: u32 = 3;
+/// declared item (`[gate] evidence`). 4: `shards`, the shards whose records contributed.
+pub const COMPLIANCE_SCHEMA_VERSION: u32 = 4;
 
 /// A requirement's status in one run; the values are listed best to worst.
 // Declared in rank order, so the derived `Ord` is the rank: `a < b` means `a` is better.
@@ -142,6 +142,9 @@ impl RunOutcome {
 pub struct ComplianceModel {
     /// [`COMPLIANCE_SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The shards whose records the model was built from, sorted: each record's
+    /// `SPECTRACE_SHARD`, or else the run directory it was read from.
+    pub shards: Vec<String>,
     /// Requirement counts per level and status (every pair present, zeros included).
     pub totals: Vec<Total>,
     /// Every requirement, in the order of the index (by ID).
@@ -431,11 +434,60 @@ pub fn build_with(
             })
         })
         .collect();
+    let shards: std::collections::BTreeSet<&str> =
+        records.iter().filter_map(|r| r.shard.as_deref()).collect();
     ComplianceModel {
         schema_version: COMPLIANCE_SCHEMA_VERSION,
+        shards: shards.into_iter().map(str::to_owned).collect(),
         totals,
         requirements,
     }
+}
+
+/// An evidence item that ran in more than one shard: a test that two CI jobs both ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// File of the item.
+    pub file: String,
+    /// Its line.
+    pub line: u32,
+    /// Its test name or label.
+    pub test: String,
+    /// The shards it ran in, sorted (two or more).
+    pub shards: Vec<String>,
+}
+
+/// The items of `records` that ran in more than one shard, sorted by file and line. Records
+/// without a shard (JUnit reports) count for none; several runs in one shard (the rows of an
+/// outline, a retry) are one.
+pub fn duplicates(records: &[EvidenceRecord]) -> Vec<Duplicate> {
+    let mut shards: BTreeMap<EvidenceKey, (&str, std::collections::BTreeSet<&str>)> =
+        BTreeMap::new();
+    for record in records {
+        let Some(shard) = record.shard.as_deref() else {
+            continue;
+        };
+        shards
+            .entry(EvidenceKey::new(
+                &record.file,
+                record.line,
+                record.kind,
+                &record.test,
+            ))
+            .or_insert_with(|| (record.test.as_str(), std::collections::BTreeSet::new()))
+            .1
+            .insert(shard);
+    }
+    shards
+        .into_iter()
+        .filter(|(_, (_, shards))| shards.len() > 1)
+        .map(|(key, (test, shards))| Duplicate {
+            file: key.file.clone(),
+            line: key.line,
+            test: test.to_owned(),
+            shards: shards.into_iter().map(str::to_owned).collect(),
+        })
+        .collect()
 }
 
 /// Links grouped by requirement ID, each list sorted and without repeats.

@@ -1,5 +1,8 @@
 //! Reading the evidence records of a run: every `evidence-*.jsonl` file of the run directory
 //! (see [`crate::evidence`]). A missing directory is a run in which nothing recorded evidence.
+//! Several run directories (the shards of a CI matrix) are read into one [`Run`] by
+//! [`read_runs`]; a record that names no shard of its own is taken to come from the shard
+//! named after its directory.
 //! A line that is not a record is an error naming `file:line`, except a last line without its
 //! newline: that is the write of a process killed mid-line, reported as a warning and skipped.
 
@@ -52,12 +55,41 @@ pub fn read_run(dir: &Path, display: &str) -> Result<Run, Vec<Diagnostic>> {
     Ok(run)
 }
 
+/// Reads every directory of `dirs` (each with its display name, which also names the shard of
+/// its records that name none) into one run, sorted.
+pub fn read_runs(dirs: &[(std::path::PathBuf, String)]) -> Result<Run, Vec<Diagnostic>> {
+    let mut run = Run::default();
+    let mut errors = Vec::new();
+    for (dir, display) in dirs {
+        match read_run(dir, display) {
+            Ok(part) => {
+                let shard = display.trim_end_matches('/');
+                run.records
+                    .extend(part.records.into_iter().map(|mut record| {
+                        if record.shard.is_none() {
+                            record.shard = Some(shard.to_owned());
+                        }
+                        record
+                    }));
+                run.warnings.extend(part.warnings);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    run.sort();
+    Ok(run)
+}
+
 impl Run {
     /// Sorts the records by file, line, test and outcome, so that the model never depends on
     /// the order files were read in.
     pub fn sort(&mut self) {
         self.records.sort_by(|a, b| {
-            (&a.file, a.line, &a.test, a.outcome).cmp(&(&b.file, b.line, &b.test, b.outcome))
+            (&a.file, a.line, &a.test, a.outcome, &a.shard)
+                .cmp(&(&b.file, b.line, &b.test, b.outcome, &b.shard))
         });
     }
 }
@@ -88,6 +120,25 @@ fn parse_into(text: &str, file: &str, run: &mut Run, errors: &mut Vec<Diagnostic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_directories_merge_and_name_the_shard_of_their_records() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (root.path().join("a"), root.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("evidence-1.jsonl"), format!("{RECORD}\n")).unwrap();
+        let named = RECORD.replace("\"message\":null", "\"message\":null,\"shard\":\"ci-2\"");
+        std::fs::write(b.join("evidence-1.jsonl"), format!("{named}\n{RECORD}\n")).unwrap();
+        let run = read_runs(&[(a, "shards/a".into()), (b, "shards/b/".into())]).unwrap();
+        let shards: Vec<Option<&str>> = run.records.iter().map(|r| r.shard.as_deref()).collect();
+        assert_eq!(shards, [Some("ci-2"), Some("shards/a"), Some("shards/b")]);
+        let missing = root.path().join("none");
+        assert_eq!(
+            read_runs(&[(missing, "none".into())]).unwrap(),
+            Run::default()
+        );
+    }
 
     const RECORD: &str = r#"{"ids":["ORCH-2001"],"test":"server::a","file":"tests/server.rs","line":7,"kind":"e2e","outcome":"passed","message":null}"#;
 

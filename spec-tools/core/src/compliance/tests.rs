@@ -46,6 +46,7 @@ fn record(ids: &[&str], file: &str, line: u32, outcome: Outcome) -> EvidenceReco
         kind: EvidenceKind::Test,
         outcome,
         message: (outcome == Outcome::Failed).then(|| "boom".to_owned()),
+        shard: None,
     }
 }
 
@@ -337,5 +338,56 @@ fn strength_is_attached_to_its_requirement() {
     let by_id = |id: &str| model.requirements.iter().find(|r| r.id == id).unwrap();
     assert_eq!(by_id("A-1").strength, None);
     assert_eq!(by_id("A-2").strength.as_ref().unwrap().fraction(), "7/9");
-    assert_eq!(model.schema_version, 3);
+    assert_eq!(model.schema_version, 4);
+}
+
+fn in_shard(mut record: EvidenceRecord, shard: &str) -> EvidenceRecord {
+    record.shard = Some(shard.to_owned());
+    record
+}
+
+#[test]
+fn merged_shards_give_the_model_of_one_run_and_list_the_shards() {
+    let index = index(&["A-1", "A-2"]);
+    let scan = Scan {
+        evidence: vec![declared(&["A-1"], "a.rs", 1), declared(&["A-2"], "b.rs", 2)],
+        ..Scan::default()
+    };
+    let one = [
+        record(&["A-1"], "a.rs", 1, Outcome::Passed),
+        record(&["A-2"], "b.rs", 2, Outcome::Failed),
+    ];
+    let sharded = [
+        in_shard(one[0].clone(), "s/2"),
+        in_shard(one[1].clone(), "s/1"),
+    ];
+    let (whole, merged) = (build(&index, &scan, &one), build(&index, &scan, &sharded));
+    assert_eq!(merged.shards, ["s/1", "s/2"]);
+    assert!(whole.shards.is_empty());
+    assert_eq!(merged.requirements, whole.requirements);
+    assert_eq!(merged.totals, whole.totals);
+    assert!(duplicates(&sharded).is_empty());
+}
+
+#[test]
+fn an_item_that_ran_in_two_shards_is_a_duplicate_naming_both() {
+    let passed = record(&["A-1"], "a.rs", 1, Outcome::Passed);
+    let records = [
+        in_shard(passed.clone(), "shards/2"),
+        in_shard(passed.clone(), "shards/1"),
+        // Two runs in one shard (outline rows, a retry) are not duplicates.
+        in_shard(record(&["A-2"], "b.rs", 2, Outcome::Passed), "shards/1"),
+        in_shard(record(&["A-2"], "b.rs", 2, Outcome::Passed), "shards/1"),
+        // Records without a shard (JUnit reports) count for none.
+        passed,
+    ];
+    assert_eq!(
+        duplicates(&records),
+        [Duplicate {
+            file: "a.rs".into(),
+            line: 1,
+            test: "t::a.rs:1".into(),
+            shards: vec!["shards/1".into(), "shards/2".into()],
+        }]
+    );
 }

@@ -111,6 +111,7 @@ pub(crate) fn records(file: &str, report: &Report) -> Vec<EvidenceRecord> {
                 kind: EvidenceKind::Junit,
                 outcome,
                 message,
+                shard: None,
             })
         })
         .collect()

@@ -27,7 +27,7 @@ pub(crate) struct Entry<'a> {
     pub sec: String,
     /// The requirement in its spec: `spec/NAME.html#orch-3004`.
     pub spec: String,
-    /// The requirement's page: `req/orch-3004.html`.
+    /// The requirement's URL (its anchor on its spec page): `spec/NAME.html#orch-3004`.
     pub page: &'a str,
     /// Evidence kinds, sorted, without repeats.
     pub kinds: Vec<String>,

@@ -6,11 +6,11 @@
 //! - headings get `id` = their GitHub slug, de-duplicated with `-1`, `-2` exactly as the
 //!   extract stage computes section anchors (same parser options, same heading text);
 //! - the block that defines a requirement (found by the requirement's `line`) carries
-//!   `id="<lower-cased id>"`, class `req` and a status badge linking to its requirement page;
+//!   `id="<lower-cased id>"`, class `req` and a status badge linking to that anchor, and its
+//!   details (links, evidence) follow it: inside a list item, else right after the block;
 //! - link and image targets are checked and rewritten (see [`rewrite_url`]).
 //!
-//! Each requirement block's HTML and plain text are kept for its requirement page and the
-//! search index.
+//! Each requirement block's HTML and plain text are kept for the search index.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -30,8 +30,8 @@ pub(crate) struct Mark {
     pub anchor: String,
     /// Its status, as `Status::as_str()`.
     pub status: &'static str,
-    /// Its page, relative to the site root (`req/orch-3004.html`).
-    pub page: String,
+    /// Its details as HTML, placed after its block.
+    pub detail: String,
 }
 
 /// Where links in a spec point once it is a page of the site.
@@ -51,8 +51,6 @@ pub(crate) struct LinkContext<'a> {
 /// A requirement's defining block, as found in the spec.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Block {
-    /// The block's content as HTML (without the badge).
-    pub html: String,
     /// The block's plain text, whitespace collapsed.
     pub text: String,
 }
@@ -76,22 +74,23 @@ struct OpenBlock {
     /// Content events (between the start and the end event, without the badge).
     inner_start: usize,
     inner: Option<Range<usize>>,
+    /// Where its details go in the output events, once the block is closed.
+    detail_at: usize,
     /// The paragraph under a heading requirement (start and end events included).
     extra: Option<Range<usize>>,
-    wrap_in_paragraph: bool,
     text: String,
 }
 
 impl OpenBlock {
     /// A requirement block whose content starts at `inner_start` in the output events.
-    fn new(id: &str, depth: usize, inner_start: usize, wrap_in_paragraph: bool) -> Self {
+    fn new(id: &str, depth: usize, inner_start: usize) -> Self {
         OpenBlock {
             id: id.to_owned(),
             depth,
             inner_start,
             inner: None,
+            detail_at: inner_start,
             extra: None,
-            wrap_in_paragraph,
             text: String::new(),
         }
     }
@@ -113,12 +112,13 @@ pub(crate) fn escape_html(text: &str) -> String {
     out
 }
 
-/// The badge of a requirement on a spec page.
+/// The badge of a requirement on a spec page: a link to the requirement's own anchor, the
+/// stable URL of the requirement.
 fn badge(mark: &Mark) -> String {
     format!(
-        "<a class=\"badge status-{s}\" href=\"../{page}\" title=\"{id}: {s}\">{s}</a> ",
+        "<a class=\"badge status-{s}\" href=\"#{anchor}\" title=\"{id}: {s}\">{s}</a> ",
         s = mark.status,
-        page = escape_html(&mark.page),
+        anchor = escape_html(&mark.anchor),
         id = escape_html(&mark.id),
     )
 }
@@ -166,7 +166,11 @@ pub(crate) fn render_spec(
                     block.extra = Some(out.len()..out.len());
                     open.push(block);
                 }
-                _ => done.push(block),
+                _ => {
+                    let mut block = block;
+                    block.detail_at = out.len();
+                    done.push(block);
+                }
             }
         }
         match event {
@@ -214,7 +218,7 @@ pub(crate) fn render_spec(
                                 escape_html(&mark.anchor)
                             ))));
                             heading_mark = Some(mark.clone());
-                            open.push(OpenBlock::new(&mark.id, depth, out.len(), true));
+                            open.push(OpenBlock::new(&mark.id, depth, out.len()));
                         }
                     }
                     (Tag::Paragraph, Some(mark)) => {
@@ -223,7 +227,7 @@ pub(crate) fn render_spec(
                             escape_html(&mark.anchor),
                             badge(mark)
                         ))));
-                        open.push(OpenBlock::new(&mark.id, depth, out.len(), true));
+                        open.push(OpenBlock::new(&mark.id, depth, out.len()));
                     }
                     (Tag::Item, Some(mark)) => {
                         out.push(Event::Html(CowStr::from(format!(
@@ -231,7 +235,7 @@ pub(crate) fn render_spec(
                             escape_html(&mark.anchor),
                             badge(mark)
                         ))));
-                        open.push(OpenBlock::new(&mark.id, depth, out.len(), false));
+                        open.push(OpenBlock::new(&mark.id, depth, out.len()));
                     }
                     (Tag::HtmlBlock, _) => {
                         out.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)));
@@ -307,6 +311,12 @@ pub(crate) fn render_spec(
                     && let Some(mut block) = open.pop()
                 {
                     let end = out.len();
+                    // Inside a list item (before its end), else after the block.
+                    block.detail_at = if matches!(tag, TagEnd::Item) {
+                        end - 1
+                    } else {
+                        end
+                    };
                     if let Some(extra) = block.extra.as_mut() {
                         extra.end = end;
                         done.push(block);
@@ -337,43 +347,42 @@ pub(crate) fn render_spec(
             other => out.push(other.clone()),
         }
     }
-    done.extend(pending_heading);
-    done.extend(open);
+    let end = out.len();
+    done.extend(pending_heading.into_iter().chain(open).map(|mut block| {
+        if block.detail_at == block.inner_start {
+            block.detail_at = end;
+        }
+        block
+    }));
 
-    let mut html = String::with_capacity(source.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, out.iter().cloned());
-    let blocks = done
-        .into_iter()
+    let blocks: HashMap<String, Block> = done
+        .iter()
         .map(|block| {
-            let mut block_html = String::new();
-            let inner = block
-                .inner
-                .clone()
-                .unwrap_or(block.inner_start..block.inner_start);
-            let inner_events = out.get(inner).unwrap_or_default();
-            if block.wrap_in_paragraph {
-                block_html.push_str("<p>");
-            }
-            pulldown_cmark::html::push_html(&mut block_html, inner_events.iter().cloned());
-            if block.wrap_in_paragraph {
-                block_html.push_str("</p>");
-            }
-            if let Some(extra) = block.extra {
-                pulldown_cmark::html::push_html(
-                    &mut block_html,
-                    out.get(extra).unwrap_or_default().iter().cloned(),
-                );
-            }
             let text = crate::fingerprint::collapse_whitespace(&block.text);
-            (
-                block.id,
-                Block {
-                    html: block_html.trim().to_owned(),
-                    text,
-                },
-            )
+            (block.id.clone(), Block { text })
         })
         .collect();
+    // Each block's details go before the event at its position.
+    let detail_of: HashMap<&str, &str> = marks
+        .values()
+        .map(|m| (m.id.as_str(), m.detail.as_str()))
+        .collect();
+    let mut details: Vec<(usize, &str)> = done
+        .iter()
+        .filter_map(|block| Some((block.detail_at, *detail_of.get(block.id.as_str())?)))
+        .collect();
+    details.sort_by_key(|(at, _)| *at);
+    let mut details = details.into_iter().peekable();
+    let mut page: Vec<Event<'_>> = Vec::with_capacity(out.len() + marks.len());
+    for (i, event) in out.into_iter().enumerate() {
+        while let Some((_, detail)) = details.next_if(|(at, _)| *at <= i) {
+            page.push(Event::Html(CowStr::from(detail)));
+        }
+        page.push(event);
+    }
+    page.extend(details.map(|(_, detail)| Event::Html(CowStr::from(detail))));
+    let mut html = String::with_capacity(source.len() * 2);
+    pulldown_cmark::html::push_html(&mut html, page.into_iter());
     RenderedSpec {
         html,
         blocks,

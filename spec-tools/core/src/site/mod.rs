@@ -3,13 +3,13 @@
 //! CLI reads `compliance.json` and the specs and writes the tree with
 //! [`crate::fsio::replace_dir`].
 //!
-//! Layout (stable URLs, all links relative, works from `file://`):
+//! Layout (stable URLs, all links relative, works from `file://`; a handful of files plus one
+//! per spec, so a build creates few files):
 //!
 //! | file | content |
 //! |---|---|
 //! | `index.html` | dashboard: totals by level × status, a bar per section (inline SVG), the worst gaps, search and filters |
-//! | `spec/NAME.html` | a spec rendered, each requirement block with `id="orch-3004"` and a status badge |
-//! | `req/orch-3004.html` | a requirement: text, level, section, contract and implementation links, evidence |
+//! | `spec/NAME.html` | a spec rendered, each requirement block with `id="orch-3004"` (its URL: `spec/NAME.html#orch-3004`), a status badge, and its details after it: level, fingerprint, contract and implementation links, evidence |
 //! | `assets/style.css`, `assets/app.js` | shared style (light and dark) and code (theme, search) |
 //! | `assets/search-index.js` | one object per requirement, for the search |
 //!
@@ -69,11 +69,10 @@ pub struct Site {
 /// The marker file [`crate::fsio::replace_dir`] keeps in a built site's directory.
 pub const MARKER: &str = ".spectrace-site";
 
-/// The name of a requirement's page and of its anchor: the lower-cased ID, with characters
-/// that do not belong in a file name replaced by `_`.
-pub fn requirement_page(id: &str) -> String {
-    let name: String = id
-        .to_lowercase()
+/// A requirement's anchor on its spec page: the lower-cased ID, with characters that do not
+/// belong in a URL fragment replaced by `_`.
+pub fn requirement_anchor(id: &str) -> String {
+    id.to_lowercase()
         .chars()
         .map(|c| {
             if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
@@ -82,8 +81,7 @@ pub fn requirement_page(id: &str) -> String {
                 '_'
             }
         })
-        .collect();
-    format!("req/{name}.html")
+        .collect()
 }
 
 /// Page names of the specs (`spec/NAME.html`): the file stem, or — for specs whose stems
@@ -147,12 +145,11 @@ pub(crate) struct Located<'m> {
     pub req: &'m RequirementStatus,
     /// `spec/NAME.html`.
     pub spec_page: String,
-    /// `req/orch-3004.html`.
+    /// The requirement's URL: `spec/NAME.html#orch-3004`.
     pub page: String,
-    /// The lower-cased ID: the requirement's anchor on its spec page.
+    /// [`requirement_anchor`]: the requirement's anchor on its spec page.
     pub anchor: String,
-    /// The defining block as HTML, and its plain text.
-    pub html: String,
+    /// The defining block's plain text.
     pub text: String,
 }
 
@@ -198,26 +195,27 @@ pub fn build(
         by_spec.entry(r.spec.as_str()).or_default().push(r);
     }
     let names = spec_page_names(sources.keys().copied());
+    let env = pages::environment()?;
     let mut warnings = Vec::new();
     let mut rendered_specs = Vec::new();
     let mut located: Vec<Located<'_>> = Vec::with_capacity(model.requirements.len());
     for (path, source) in &sources {
         let name = names.get(*path).cloned().unwrap_or_default();
         let requirements = by_spec.remove(path).unwrap_or_default();
-        let marks: HashMap<usize, markdown::Mark> = requirements
-            .iter()
-            .map(|r| {
-                (
-                    r.line,
-                    markdown::Mark {
-                        id: r.id.clone(),
-                        anchor: r.id.to_lowercase(),
-                        status: r.status.as_str(),
-                        page: requirement_page(&r.id),
-                    },
-                )
-            })
-            .collect();
+        let mut marks: HashMap<usize, markdown::Mark> = HashMap::with_capacity(requirements.len());
+        for r in &requirements {
+            let anchor = requirement_anchor(&r.id);
+            let detail = pages::requirement_detail(&env, r, &anchor, options.repo_root.as_deref())?;
+            marks.insert(
+                r.line,
+                markdown::Mark {
+                    id: r.id.clone(),
+                    anchor,
+                    status: r.status.as_str(),
+                    detail,
+                },
+            );
+        }
         let links = markdown::LinkContext {
             spec_path: path,
             page_name: &name,
@@ -235,15 +233,14 @@ pub fn build(
                 ));
             }
             let block = block.unwrap_or_else(|| markdown::Block {
-                html: format!("<p>{}</p>", markdown::escape_html(&r.title)),
                 text: r.title.clone(),
             });
+            let anchor = requirement_anchor(&r.id);
             located.push(Located {
                 req: r,
                 spec_page: format!("spec/{name}.html"),
-                page: requirement_page(&r.id),
-                anchor: r.id.to_lowercase(),
-                html: block.html,
+                page: format!("spec/{name}.html#{anchor}"),
+                anchor,
                 text: block.text,
             });
         }
@@ -262,24 +259,11 @@ pub fn build(
         .collect();
     located.sort_by_key(|l| order.get(l.req.id.as_str()).copied().unwrap_or(usize::MAX));
 
-    let env = pages::environment()?;
-    let mut files: Vec<SiteFile> = Vec::with_capacity(located.len() + rendered_specs.len() + 6);
-    let titles: HashMap<String, String> = rendered_specs
-        .iter()
-        .map(|(path, _, title, _, _)| (path.clone(), title.clone()))
-        .collect();
+    let mut files: Vec<SiteFile> = Vec::with_capacity(rendered_specs.len() + 6);
     for (path, name, title, html, requirements) in &rendered_specs {
         let page = pages::spec_page(&env, path, title, html, requirements)?;
         files.push(SiteFile {
             path: format!("spec/{name}.html"),
-            bytes: page.into_bytes(),
-        });
-    }
-    for l in &located {
-        let title = titles.get(&l.req.spec).map(String::as_str).unwrap_or("");
-        let page = pages::requirement_page(&env, l, title, options.repo_root.as_deref())?;
-        files.push(SiteFile {
-            path: l.page.clone(),
             bytes: page.into_bytes(),
         });
     }

@@ -10,7 +10,6 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 use serde::Serialize;
 
-use super::Located;
 use super::dashboard::Dashboard;
 use super::markdown::escape_html;
 use crate::compliance::{Link, RequirementStatus, Status};
@@ -30,8 +29,8 @@ pub const TEMPLATES: [(&str, &str); 4] = [
         include_str!("../../templates/site/spec.html.j2"),
     ),
     (
-        "req.html.j2",
-        include_str!("../../templates/site/req.html.j2"),
+        "req-detail.html.j2",
+        include_str!("../../templates/site/req-detail.html.j2"),
     ),
 ];
 
@@ -178,14 +177,14 @@ fn links<'a>(list: &'a [Link], repo_root: Option<&str>) -> Vec<LinkView<'a>> {
         .collect()
 }
 
-/// `req/orch-3004.html`.
-pub(crate) fn requirement_page(
+/// A requirement's details on its spec page, right after its block: level, fingerprint,
+/// contract and implementation links, and every evidence item.
+pub(crate) fn requirement_detail(
     env: &Environment<'_>,
-    l: &Located<'_>,
-    spec_title: &str,
+    r: &RequirementStatus,
+    anchor: &str,
     repo_root: Option<&str>,
 ) -> Result<String, String> {
-    let r = l.req;
     let evidence: Vec<EvidenceView<'_>> = r
         .evidence
         .iter()
@@ -201,21 +200,13 @@ pub(crate) fn requirement_page(
         .collect();
     render(
         env,
-        "req.html.j2",
+        "req-detail.html.j2",
         context! {
-            up => "../",
             id => &r.id,
-            title => &r.title,
             level => r.level.as_str(),
             level_label => r.level.label(),
-            status => r.status.as_str(),
-            spec_href => &l.spec_page,
-            spec_title => spec_title,
-            anchor => &l.anchor,
-            section => &r.section,
-            section_anchor => &r.anchor,
+            anchor => anchor,
             fingerprint => &r.fingerprint,
-            text => Value::from_safe_string(l.html.clone()),
             contracts => Value::from(Serde(links(&r.contracts, repo_root))),
             implementations => Value::from(Serde(links(&r.implementations, repo_root))),
             evidence => Value::from(Serde(evidence)),

@@ -78,6 +78,7 @@ fn record(id: &str, line: u32, kind: EvidenceKind, outcome: Outcome) -> Evidence
         kind,
         outcome,
         message: (outcome == Outcome::Failed).then(|| "<b>boom</b> & more".to_owned()),
+        shard: None,
     }
 }
 
@@ -132,6 +133,16 @@ fn file<'a>(site: &'a Site, path: &str) -> &'a str {
     std::str::from_utf8(&file.bytes).unwrap()
 }
 
+/// The entries of `assets/search-index.js`.
+fn search_index(site: &Site) -> Vec<serde_json::Value> {
+    let js = file(site, "assets/search-index.js");
+    let json = js
+        .strip_prefix("window.SPECTRACE_INDEX = ")
+        .and_then(|rest| rest.strip_suffix(";\n"))
+        .unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
 #[test]
 fn the_file_names_are_stable() {
     let site = site();
@@ -143,21 +154,14 @@ fn the_file_names_are_stable() {
             "assets/search-index.js",
             "assets/style.css",
             "index.html",
-            "req/fix-0001.html",
-            "req/fix-0002.html",
-            "req/fix-0003.html",
-            "req/fix-0004.html",
-            "req/fix-0005.html",
-            "req/fix-0006.html",
-            "req/fix-0007.html",
             "spec/fixture.html",
             "spec/other.html",
         ]
     );
-    assert_eq!(site.pages, 10);
+    assert_eq!(site.pages, 3);
     assert!(site.warnings.is_empty(), "{:?}", site.warnings);
-    assert_eq!(requirement_page("ORCH-3004"), "req/orch-3004.html");
-    assert_eq!(requirement_page("OC/API 7"), "req/oc_api_7.html");
+    assert_eq!(requirement_anchor("ORCH-3004"), "orch-3004");
+    assert_eq!(requirement_anchor("OC/API 7"), "oc_api_7");
 }
 
 #[test]
@@ -185,13 +189,11 @@ fn raw_html_in_a_spec_is_shown_as_text_everywhere() {
     assert!(!spec.contains("<div onclick"), "{spec}");
     assert!(spec.contains("Intro with raw &lt;script&gt;alert(1)&lt;/script&gt; inline."));
     assert!(spec.contains("<pre><code>&lt;div onclick=\"steal()\"&gt;block html&lt;/div&gt;"));
-    let req = file(&site, "req/fix-0001.html");
-    assert!(!req.contains("<script>alert"), "{req}");
     assert!(
-        req.contains("be bounded. &lt;script&gt;alert(1)&lt;/script&gt;"),
-        "{req}"
+        spec.contains("be bounded. &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{spec}"
     );
-    let other = file(&site, "req/fix-0007.html");
+    let other = file(&site, "spec/other.html");
     assert!(!other.contains("</script><script>"), "{other}");
     assert!(
         other.contains("&lt;/script&gt;&lt;script&gt;alert(2)"),
@@ -214,7 +216,7 @@ fn raw_html_in_a_spec_is_shown_as_text_everywhere() {
 #[test]
 fn test_text_is_escaped_by_the_templates() {
     let site = site();
-    let req = file(&site, "req/fix-0002.html");
+    let req = file(&site, "spec/fixture.html");
     assert!(req.contains("&lt;b&gt;boom&lt;/b&gt; &amp; more"), "{req}");
     assert!(!req.contains("<b>boom"));
     let index = file(&site, "index.html");
@@ -275,7 +277,7 @@ fn each_requirement_block_carries_its_id_and_a_badge() {
     let spec = file(&site, "spec/fixture.html");
     let badge = |id: &str, status: &str| {
         format!(
-            "<a class=\"badge status-{status}\" href=\"../req/{id}.html\" title=\"{}: {status}\">{status}</a>",
+            "<a class=\"badge status-{status}\" href=\"#{id}\" title=\"{}: {status}\">{status}</a>",
             id.to_uppercase()
         )
     };
@@ -306,17 +308,35 @@ fn each_requirement_block_carries_its_id_and_a_badge() {
         )),
         "{spec}"
     );
-    // Its page shows the heading and the paragraph under it.
-    let req = file(&site, "req/fix-0004.html");
+    // Its details follow its block: the heading and the paragraph under it.
     assert!(
-        req.contains(
-            "<p>[FIX-0004] Heading requirement</p><p>The system MUST do the heading thing.</p>"
+        spec.contains(
+            "</span></h3>\n<p>The system MUST do the heading thing.</p>\n<div class=\"req-detail\" id=\"fix-0004-detail\">"
         ),
-        "{req}"
+        "{spec}"
     );
-    // A nested item without an ID belongs to its parent's block.
-    let req = file(&site, "req/fix-0002.html");
-    assert!(req.contains("nested detail without an ID"), "{req}");
+    let entries = search_index(&site);
+    let text_of = |id: &str| {
+        entries.iter().find(|e| e["id"] == id).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        text_of("FIX-0004"),
+        "[FIX-0004] Heading requirement The system MUST do the heading thing."
+    );
+    // A nested item without an ID belongs to its parent's block; the details close the item.
+    assert!(text_of("FIX-0002").contains("nested detail without an ID"));
+    let item = &spec[spec.find("id=\"fix-0002\"").unwrap()..];
+    let nested = item.find("nested detail without an ID").unwrap();
+    let detail = item
+        .find("<div class=\"req-detail\" id=\"fix-0002-detail\">")
+        .unwrap();
+    assert!(nested < detail, "{item}");
+    let after = &item[detail..];
+    let after = &after[after.find("\n</div>").unwrap() + "\n</div>".len()..];
+    assert!(after.trim_start().starts_with("</li>"), "{item}");
     // Other specs' requirements are on their own page.
     assert!(file(&site, "spec/other.html").contains("<li class=\"req\" id=\"fix-0007\">"));
 }
@@ -344,16 +364,11 @@ fn every_status_has_a_class_a_colour_rule_and_a_badge() {
         };
         assert!(
             file(&site, spec_page).contains(&format!(
-                "class=\"badge status-{s}\" href=\"../req/{}.html\"",
+                "class=\"badge status-{s}\" href=\"#{}\"",
                 r.id.to_lowercase()
             )),
             "{} {s}",
             r.id
-        );
-        let req = file(&site, &requirement_page(&r.id));
-        assert!(
-            req.contains(&format!("<span class=\"badge status-{s}\">{s}</span>")),
-            "{s}"
         );
         assert!(
             index.contains(&format!("<option value=\"{s}\">{s}</option>")),
@@ -364,23 +379,40 @@ fn every_status_has_a_class_a_colour_rule_and_a_badge() {
 }
 
 #[test]
-fn requirement_pages_show_links_and_every_evidence_item() {
+fn requirement_details_show_links_and_every_evidence_item() {
     let site = site();
-    let req = file(&site, "req/fix-0002.html");
-    assert!(req.contains("<meta name=\"viewport\""));
-    assert!(req.contains("<button id=\"theme-toggle\""));
-    assert!(req.contains("<section id=\"evidence\">"));
+    let spec = file(&site, "spec/fixture.html");
+    assert!(spec.contains("<meta name=\"viewport\""));
+    assert!(spec.contains("<button id=\"theme-toggle\""));
+    let detail = |page: &str, id: &str| -> String {
+        let start = page
+            .find(&format!("<div class=\"req-detail\" id=\"{id}-detail\">"))
+            .unwrap_or_else(|| panic!("no details of {id}"));
+        let rest = &page[start..];
+        rest[..rest.find("\n</div>").unwrap()].to_owned()
+    };
+    let req = detail(spec, "fix-0002");
+    assert!(
+        req.contains("<div class=\"evidence\" id=\"fix-0002-evidence\">"),
+        "{req}"
+    );
     assert_eq!(req.matches("<li class=\"evidence-item").count(), 1);
     assert!(req.contains("<li class=\"evidence-item outcome-failed\"><b>test</b> <em>failed</em> <a href=\"../../../tests/a.rs\">tests/a.rs:20</a> t::test_20<pre>"), "{req}");
-    assert!(req.contains("<b class=\"level-should\">SHOULD</b> <a href=\"../spec/fixture.html#1-queues--admission\">1. Queues &amp; admission</a>"), "{req}");
-    let uncovered = file(&site, "req/fix-0005.html");
     assert!(
-        uncovered.contains("<section id=\"evidence\"><h2>Evidence</h2><p>Nothing links"),
+        req.contains("<span class=\"rid\">FIX-0002</span> <b class=\"level-should\">SHOULD</b>"),
+        "{req}"
+    );
+    let uncovered = detail(spec, "fix-0005");
+    assert!(
+        uncovered.contains("<h4>Evidence</h4><p>Nothing links"),
         "{uncovered}"
     );
     // Without a repository root, locations are not links.
     let plain = build(&model(), &specs(), &SiteOptions::default()).unwrap();
-    assert!(file(&plain, "req/fix-0002.html").contains("<code>tests/a.rs:20</code>"));
+    assert!(
+        detail(file(&plain, "spec/fixture.html"), "fix-0002")
+            .contains("<code>tests/a.rs:20</code>")
+    );
 }
 
 #[test]
@@ -436,7 +468,7 @@ fn the_search_index_has_one_entry_per_requirement() {
             "section": "1. Queues & admission",
             "sec": "spec/fixture.html#1-queues--admission",
             "spec": "spec/fixture.html#fix-0002",
-            "page": "req/fix-0002.html",
+            "page": "spec/fixture.html#fix-0002",
             "kinds": ["test"],
             "text": "[FIX-0002] It SHOULD be fair. nested detail without an ID",
         })
@@ -508,9 +540,10 @@ fn a_model_older_than_its_spec_warns_and_still_builds() {
     let site = build(&model, &specs(), &options()).unwrap();
     assert_eq!(site.warnings.len(), 1, "{:?}", site.warnings);
     assert!(site.warnings[0].starts_with(".specs/fixture.md:2: no block defines FIX-0001"));
+    let index = file(&site, "assets/search-index.js");
     assert!(
-        file(&site, "req/fix-0001.html")
-            .contains("<div class=\"req-text\"><p>The queue MUST be bounded</p></div>")
+        index.contains("\"text\":\"The queue MUST be bounded\""),
+        "{index}"
     );
 }
 
@@ -591,7 +624,7 @@ mod arbitrary {
                         id: r.id.clone(),
                         anchor: r.id.to_lowercase(),
                         status: "verified",
-                        page: requirement_page(&r.id),
+                        detail: format!("<aside id=\"{}-detail\"></aside>", r.id.to_lowercase()),
                     })
                 })
                 .collect();
@@ -610,6 +643,11 @@ mod arbitrary {
                     1,
                     "{}", &text
                 );
+                // Its details, once, after its anchor.
+                let detail = format!("<aside id=\"{}-detail\"></aside>", r.id.to_lowercase());
+                prop_assert_eq!(rendered.html.matches(&detail).count(), 1, "{}", &text);
+                let at = |s: &str| rendered.html.find(s).unwrap_or(usize::MAX);
+                prop_assert!(at(&format!(" id=\"{}\"", r.id.to_lowercase())) < at(&detail), "{}", &text);
                 // The section's heading has the anchor the extract stage gave it.
                 prop_assert!(
                     r.anchor.is_empty() || rendered.html.contains(&format!(" id=\"{}\"", r.anchor)),
