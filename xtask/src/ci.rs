@@ -136,13 +136,14 @@ pub fn clear_run_dir(workspace: &Workspace) -> std::io::Result<()> {
 }
 
 /// The third-party OpenAPI validator (openapi-spec-validator from PyPI, pinned), installed into a
-/// virtual environment under the target directory when missing, run on both documents.
+/// virtual environment under the target directory when missing, run on every document.
 fn openapi_validator(workspace: &Workspace) -> Vec<std::process::Command> {
     let venv = workspace.target.join("contract-venv");
     let bin = venv.join("bin");
     let documents = [
         "contracts/openapi/data.yaml",
         "contracts/openapi/control.yaml",
+        "contracts/openapi/openai.yaml",
     ];
     vec![
         workspace.command(

@@ -1,5 +1,6 @@
-//! Typed client for the orchestratord data and control planes, generated from
-//! `contracts/openapi/{data,control}.yaml` by `cargo xtask regen-openapi`, plus [`sse`], which
+//! Typed client for the orchestratord data and control planes and its OpenAI-compatible
+//! surface, generated from `contracts/openapi/{data,control,openai}.yaml` by
+//! `cargo xtask regen-openapi`, plus [`sse`], which
 //! turns a task's event stream into parsed, typed events.
 
 #[rustfmt::skip]
@@ -9,6 +10,10 @@ pub mod data;
 #[rustfmt::skip]
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
 pub mod control;
+
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
+pub mod openai;
 
 pub mod sse;
 

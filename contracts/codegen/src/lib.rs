@@ -1,13 +1,13 @@
 //! Code generation from the contracts (`contracts/openapi`, the configuration types).
 //!
-//! - [`openapi_outputs`]: both OpenAPI documents → `contracts/api-types/src/generated.rs` (one
+//! - [`openapi_outputs`]: the OpenAPI documents → `contracts/api-types/src/generated.rs` (one
 //!   Rust type per component schema, through typify as progenitor drives it) and
-//!   `contracts/client/src/{data,control}.rs` (one progenitor client per plane, using the
-//!   api-types instead of its own copies).
+//!   `contracts/client/src/{data,control,openai}.rs` (one progenitor client per document, using
+//!   the api-types instead of its own copies).
 //! - [`schema_outputs`]: the `orchestrator-config` types → `config.schema.json` (schemars).
 //!
-//! The two documents are published separately, so each is self-contained; a schema both define
-//! must be identical in both, which [`load_documents`] checks. Generated Rust is formatted with
+//! The documents are published separately, so each is self-contained; a schema several define
+//! must be identical in each, which [`load_documents`] checks. Generated Rust is formatted with
 //! prettyplease and carries a header naming its source, so it is deterministic and byte-stable.
 
 use std::collections::BTreeMap;
@@ -17,9 +17,10 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use progenitor_impl::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 
 /// The OpenAPI documents, relative to the repository root.
-pub const DOCUMENTS: [(&str, &str); 2] = [
+pub const DOCUMENTS: [(&str, &str); 3] = [
     ("data", "contracts/openapi/data.yaml"),
     ("control", "contracts/openapi/control.yaml"),
+    ("openai", "contracts/openapi/openai.yaml"),
 ];
 
 /// One file to write (or check), relative to the repository root.
@@ -44,7 +45,7 @@ pub struct Document {
     pub json: serde_json::Value,
 }
 
-/// Reads and parses both documents and checks that shared schemas are identical.
+/// Reads and parses every document and checks that shared schemas are identical.
 pub fn load_documents(root: &Path) -> Result<Vec<Document>, String> {
     let mut documents = Vec::new();
     for (name, path) in DOCUMENTS {
@@ -120,7 +121,7 @@ pub fn openapi_outputs(root: &Path) -> Result<Vec<GeneratedFile>, String> {
     let schemas = merged_schemas(&documents)?;
     let mut outputs = Vec::new();
 
-    // api-types: the union of both documents' schemas, types only.
+    // api-types: the union of every document's schemas, types only.
     let mut union = documents[0].spec.clone();
     union.paths = openapiv3::Paths::default();
     if let Some(components) = union.components.as_mut() {
@@ -134,7 +135,7 @@ pub fn openapi_outputs(root: &Path) -> Result<Vec<GeneratedFile>, String> {
     let sources = DOCUMENTS.map(|(_, path)| path).join(" and ");
     outputs.push(GeneratedFile {
         path: "contracts/api-types/src/generated.rs".to_owned(),
-        content: header(&sources, "One type per component schema of both documents.")
+        content: header(&sources, "One type per component schema of every document.")
             + &unparse(types)?,
     });
 

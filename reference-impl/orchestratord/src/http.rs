@@ -75,6 +75,7 @@ pub fn router(service: Arc<Service>) -> Router {
         ));
     Router::new()
         .merge(data_plane)
+        .merge(crate::openai::routes(Arc::clone(&service)))
         .merge(control_plane)
         .route("/livez", get(liveness))
         .route("/readyz", get(readiness))
@@ -116,7 +117,7 @@ pub async fn correlation(mut request: Request, next: Next) -> Response {
 /// Data-plane keys (ORCH-3040): with none configured the data plane is open; otherwise every
 /// data route needs one of them.
 #[spectrace::implements("ORCH-3040")]
-async fn data_plane_auth(
+pub(crate) async fn data_plane_auth(
     State(service): State<Arc<Service>>,
     request: Request,
     next: Next,
@@ -263,6 +264,7 @@ async fn enqueue(
         session_id: request.session_id.map(|s| s.to_string()),
         deadline_ms: request.deadline_ms.map(std::num::NonZeroU64::get),
         correlation_id,
+        stop: Vec::new(),
     })?;
     let body = EnqueueResponse {
         task_id: admitted.task_id.clone(),

@@ -4,6 +4,7 @@
 //!
 //! - [`service`]: pools, tasks, sessions and the operations of the API (no HTTP), in parts.
 //! - [`http`]: the routes of `contracts/openapi/data.yaml` and `control.yaml` on axum.
+//! - [`openai`]: the OpenAI-compatible routes (chat completions, models) over the same service.
 //! - [`metrics`]: the metric contract.
 //! - [`auth`]: control-plane keys.
 //! - [`engine`]: the engine adapter interface, model checks, and the `sim` and `llamacpp`
@@ -21,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod openai;
 pub mod service;
 
 use std::net::SocketAddr;

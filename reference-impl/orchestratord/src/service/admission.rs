@@ -54,6 +54,9 @@ pub struct EnqueueRequest {
     pub deadline_ms: Option<u64>,
     /// Correlation id of the request, for the logs.
     pub correlation_id: String,
+    /// Stop sequences: generation ends, as finished, once the text generated so far contains
+    /// one of them (the OpenAI-compatible surface sets them; the task API does not).
+    pub stop: Vec<String>,
 }
 
 impl Service {
@@ -196,6 +199,7 @@ impl Service {
             tokens_in,
             log: EventLog::new(),
             correlation_id: request.correlation_id.clone(),
+            stop: request.stop,
             request: Mutex::new(Some(Generate {
                 prompt: request.prompt,
                 max_tokens: request.max_tokens,

@@ -97,6 +97,8 @@ impl Service {
         let wall = Duration::from_millis(self.config.timeouts.task_wall_ms);
         let mut produced = 0u64;
         let mut first_token_ms = None;
+        // The text so far, kept only when a stop sequence can end the run.
+        let mut text = String::new();
         let outcome = loop {
             let remaining = wall.saturating_sub(started.elapsed());
             // A cancel (or any other end) closes the log: stop waiting for the engine at once
@@ -118,8 +120,9 @@ impl Service {
                 None => break Outcome::Finished(FinishReason::Length),
                 Some(EngineEvent::Stopped) => break Outcome::Finished(FinishReason::Stop),
                 Some(EngineEvent::Failed(message)) => break Outcome::EngineFailed(message),
-                Some(EngineEvent::Token(text)) => {
-                    let data = serde_json::json!({ "index": produced, "text": text }).to_string();
+                Some(EngineEvent::Token(text_of_token)) => {
+                    let data =
+                        serde_json::json!({ "index": produced, "text": text_of_token }).to_string();
                     if !task.log.push(StreamEvent {
                         name: "token",
                         data,
@@ -135,6 +138,12 @@ impl Service {
                             .time_to_first_token
                             .get_or_create(&metrics::pool(&pool_id))
                             .observe(elapsed.as_secs_f64());
+                    }
+                    if !task.stop.is_empty() {
+                        text.push_str(&text_of_token);
+                        if task.stop.iter().any(|stop| text.contains(stop.as_str())) {
+                            break Outcome::Finished(FinishReason::Stop);
+                        }
                     }
                     if produced.is_multiple_of(METRICS_EVERY) {
                         let data = serde_json::json!({

@@ -41,6 +41,8 @@ pub struct Task {
     pub log: EventLog,
     /// Correlation id of the enqueue request.
     pub correlation_id: String,
+    /// Stop sequences; the run ends as finished once the generated text contains one.
+    pub stop: Vec<String>,
     /// What to generate; taken by the run that dispatches the task, or dropped when it ends
     /// before that, so an ended task does not keep its prompt (ORCH-3066).
     pub(super) request: Mutex<Option<Generate>>,

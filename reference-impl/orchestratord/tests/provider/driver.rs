@@ -93,6 +93,11 @@ pub struct Pending<'p> {
 }
 
 impl Pending<'_> {
+    /// The status, known before the body is read.
+    pub fn status(&self) -> u16 {
+        self.response.status().as_u16()
+    }
+
     /// Reads the rest of the body and checks the whole exchange.
     pub async fn finish(self) -> Checked {
         let status = self.response.status().as_u16();

@@ -1,7 +1,7 @@
 //! The provider verifier: checks one real response against the published contract
 //! (ORCH-3055), independently of the server's own types.
 //!
-//! [`Contract::load`] reads both OpenAPI documents with `contracts_codegen::load_documents`,
+//! [`Contract::load`] reads every OpenAPI document with `contracts_codegen::load_documents`,
 //! finds every operation and every response it declares, and compiles one JSON Schema
 //! validator per declared header, media type and SSE event. Schemas are converted from
 //! OpenAPI 3.0 with `contracts_codegen::schema_with_defs` (so `nullable` and references to
@@ -71,7 +71,7 @@ pub fn contract() -> &'static Contract {
 
 /// Both OpenAPI documents and the metric contract, compiled for checking.
 pub struct Contract {
-    /// Every operation of both documents, in document order.
+    /// Every operation of every document, in document order.
     pub operations: Vec<Operation>,
     /// `contracts/metrics/metrics.yaml`.
     pub metrics: MetricContract,
@@ -448,10 +448,11 @@ impl Contract {
             .collect()
     }
 
-    /// Every SSE event name declared anywhere.
-    pub fn declared_events(&self) -> BTreeSet<String> {
+    /// Every SSE event name one document declares.
+    pub fn declared_events(&self, plane: &str) -> BTreeSet<String> {
         self.operations
             .iter()
+            .filter(|op| op.plane == plane)
             .flat_map(|op| op.responses.values())
             .filter_map(|r| r.events.as_ref())
             .flat_map(|events| events.keys().cloned())
@@ -699,8 +700,13 @@ fn check_events(spec: &ResponseSpec, text: &str, findings: &mut Findings<'_>) ->
             );
             continue;
         };
+        // Data that is not JSON conforms only where the declared schema takes it as a string
+        // (the `[DONE]` line of an OpenAI stream).
         let data: Value = match serde_json::from_str(&event.data) {
             Ok(data) => data,
+            Err(_) if schema.errors(&Value::String(event.data.clone())).is_empty() => {
+                Value::String(event.data)
+            }
             Err(e) => {
                 findings.add(at, format!("data is not JSON: {e}"));
                 continue;
@@ -752,6 +758,11 @@ fn check_correlation(exchange: &Exchange<'_>, json: Option<&Value>, findings: &m
                 error["correlation_id"]
             ),
         );
+    }
+    // What follows relates the task envelope's fields (ORCH-2006, ORCH-2007); OpenAI's error
+    // shape (ORCH-2208) has none of them.
+    if error.get("retriable").is_none() {
+        return;
     }
     if (error["code"] == "QUEUE_FULL") == error["policy"].is_null() {
         findings.add(

@@ -40,6 +40,7 @@ fn request(max_tokens: u64) -> EnqueueRequest {
         session_id: None,
         deadline_ms: None,
         correlation_id: "unit".to_owned(),
+        stop: Vec::new(),
     }
 }
 

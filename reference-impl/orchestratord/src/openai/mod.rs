@@ -1,0 +1,374 @@
+//! The OpenAI-compatible surface: `POST /v1/chat/completions` (whole or streamed) and
+//! `GET /v1/models`, thin over [`Service`]. A chat completion is a task: it is admitted by
+//! [`Service::enqueue`] into the same queues, under the same limits and session budgets, and
+//! read from the task's event log like the task API's stream; when the client goes away the
+//! response is dropped and the task is cancelled. Errors use OpenAI's shape with the contract's
+//! error code.
+//!
+//! - [`request`]: reading and checking a request (pure).
+//! - [`response`]: the objects sent back and the stop-sequence cut (pure).
+
+pub mod request;
+pub mod response;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use api_types::{EndEvent, ErrorCode, ErrorEvent, FinishReason};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::{Stream, StreamExt};
+use orchestrator_core::Priority;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::http::{CorrelationId, StrictJson};
+use crate::service::{EnqueueRequest, Service, Task};
+use request::{ChatRequest, parse_chat};
+use response::{Identity, StopScanner, Usage};
+
+/// The routes of the OpenAI-compatible surface, behind the data-plane keys, with every
+/// refusal in OpenAI's error shape.
+pub fn routes(service: Arc<Service>) -> Router<Arc<Service>> {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+        .route_layer(axum::middleware::from_fn_with_state(
+            service,
+            crate::http::data_plane_auth,
+        ))
+        .layer(axum::middleware::from_fn(openai_errors))
+}
+
+/// The field a refusal is about, for the error's `param`.
+#[derive(Debug, Clone)]
+struct Param(String);
+
+/// A refusal of this surface: the contract's error and, for a bad field, its name.
+struct Refusal {
+    error: ApiError,
+    param: Option<String>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Self { error, param: None }
+    }
+}
+
+impl From<crate::service::ServiceError> for Refusal {
+    fn from(error: crate::service::ServiceError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut response = self.error.into_response();
+        if let Some(param) = self.param {
+            response.extensions_mut().insert(Param(param));
+        }
+        response
+    }
+}
+
+/// Writes every refusal of these routes (the handlers', the keys' and the body reader's) in
+/// OpenAI's shape `{"error": {"message", "type", "code", "param"}}` with the contract's code,
+/// keeping the status and headers the contract gives it (`Retry-After` and `X-Backoff-Ms` on
+/// 429).
+async fn openai_errors(request: Request, next: Next) -> Response {
+    let correlation_id = request
+        .extensions()
+        .get::<CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let mut response = next.run(request).await;
+    let Some(error) = response.extensions_mut().remove::<ApiError>() else {
+        return response;
+    };
+    let param = response.extensions_mut().remove::<Param>().map(|p| p.0);
+    let status = error.status().as_u16();
+    let body = response::error_body(
+        status,
+        error.code,
+        &error.message,
+        param.as_deref(),
+        &correlation_id,
+    );
+    let (parts, _) = error.into_response_with(&correlation_id).into_parts();
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+async fn models(State(service): State<Arc<Service>>) -> Response {
+    let names: Vec<String> = service
+        .pools()
+        .values()
+        .map(|pool| pool.loaded().model.name.clone())
+        .collect();
+    axum::Json(response::model_list(names.iter().map(String::as_str))).into_response()
+}
+
+/// Gives the task's stream back when the response is dropped, and cancels the task if it has
+/// not ended: how a client disconnect, streaming or not, stops the work.
+struct Reader {
+    service: Arc<Service>,
+    task: Arc<Task>,
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.service.stream_closed(&self.task);
+    }
+}
+
+/// What the task's event log says next, for a completion.
+enum Step {
+    Text(String),
+    End(EndEvent),
+    Failed(ErrorEvent),
+}
+
+impl Reader {
+    /// The event at `index`, read as a [`Step`]; `None` after the terminal event or on an
+    /// event that is not one of these (`metrics`).
+    async fn step(&self, index: usize) -> Option<Option<Step>> {
+        let event = self.task.log.next(index).await?;
+        let step = match event.name {
+            "token" => serde_json::from_str::<Value>(&event.data)
+                .ok()
+                .and_then(|v| v["text"].as_str().map(|t| Step::Text(t.to_owned()))),
+            "end" => serde_json::from_str(&event.data).ok().map(Step::End),
+            "error" => serde_json::from_str(&event.data).ok().map(Step::Failed),
+            _ => None,
+        };
+        Some(step)
+    }
+}
+
+fn finish_reason(scanner: &StopScanner, end: &EndEvent) -> &'static str {
+    if scanner.stopped() || end.finish_reason == FinishReason::Stop {
+        "stop"
+    } else {
+        "length"
+    }
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The pool serving `model`: the first by pool id.
+fn pool_for(service: &Service, model: &str) -> Result<String, ApiError> {
+    service
+        .pools()
+        .values()
+        .find(|pool| pool.loaded().model.name == model)
+        .map(|pool| pool.config.id.clone())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownModel,
+                format!("no pool serves model `{model}`"),
+            )
+        })
+}
+
+/// Without `max_tokens`, as many tokens as the pool allows and its context leaves room for.
+fn default_max_tokens(service: &Service, pool_id: &str, prompt: &str) -> u64 {
+    let Some(pool) = service.pools().get(pool_id) else {
+        return 1;
+    };
+    let limit = u64::from(pool.config.limits.max_tokens);
+    let prompt_tokens = pool
+        .loaded()
+        .engines
+        .first()
+        .map_or(0, |engine| engine.count_tokens(prompt));
+    let room = u64::from(pool.config.limits.ctx_max).saturating_sub(prompt_tokens);
+    limit.min(room).max(1)
+}
+
+/// Admits the completion as a task and claims its stream.
+fn admit(
+    service: &Arc<Service>,
+    request: &ChatRequest,
+    correlation_id: String,
+) -> Result<Reader, Refusal> {
+    let pool = pool_for(service, &request.model)?;
+    let max_tokens = request
+        .max_tokens
+        .unwrap_or_else(|| default_max_tokens(service, &pool, &request.prompt));
+    let admitted = service.enqueue(EnqueueRequest {
+        pool,
+        prompt: request.prompt.clone(),
+        max_tokens,
+        priority: Priority::Interactive,
+        model: Some(request.model.clone()),
+        seed: request.seed,
+        temperature: request.temperature,
+        session_id: request.user.clone(),
+        deadline_ms: None,
+        correlation_id,
+        stop: request.stop.clone(),
+    })?;
+    let task = service.task(&admitted.task_id).ok_or_else(|| {
+        ApiError::new(ErrorCode::Internal, "the admitted task could not be found")
+    })?;
+    if !service.open_stream(&task) {
+        return Err(ApiError::new(ErrorCode::Internal, "the task's stream is already open").into());
+    }
+    Ok(Reader {
+        service: Arc::clone(service),
+        task,
+    })
+}
+
+async fn chat_completions(
+    State(service): State<Arc<Service>>,
+    axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
+    StrictJson(body): StrictJson<serde_json::Map<String, Value>>,
+) -> Result<Response, Refusal> {
+    let request = parse_chat(&body).map_err(|e| Refusal {
+        error: ApiError::new(ErrorCode::InvalidRequest, e.message),
+        param: Some(e.field),
+    })?;
+    let reader = admit(&service, &request, correlation_id)?;
+    let who = Identity {
+        id: format!("chatcmpl-{}", reader.task.id),
+        created: now_seconds(),
+        model: request.model.clone(),
+    };
+    let scanner = StopScanner::new(request.stop.clone());
+    if request.stream {
+        let keepalive = Duration::from_millis(service.config().sse.keepalive_ms);
+        let stream = chunks(reader, who, scanner, request.include_usage);
+        Ok(Sse::new(stream)
+            .keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive"))
+            .into_response())
+    } else {
+        whole(reader, who, scanner).await
+    }
+}
+
+/// A non-streaming completion: waits for the task's end, holding its stream, so that a
+/// disconnect (which drops this future) cancels the task.
+async fn whole(
+    reader: Reader,
+    who: Identity,
+    mut scanner: StopScanner,
+) -> Result<Response, Refusal> {
+    let mut text = String::new();
+    let mut index = 0;
+    while let Some(step) = reader.step(index).await {
+        index += 1;
+        match step {
+            Some(Step::Text(piece)) => text.push_str(&scanner.push(&piece)),
+            Some(Step::End(end)) => {
+                text.push_str(&scanner.finish());
+                let usage = Usage {
+                    prompt_tokens: end.tokens_in,
+                    completion_tokens: end.tokens_out,
+                };
+                let reason = finish_reason(&scanner, &end);
+                let body = response::chat_completion(&who, &text, reason, usage);
+                return Ok(axum::Json(body).into_response());
+            }
+            Some(Step::Failed(error)) => {
+                return Err(ApiError::new(error.code, error.message).into());
+            }
+            None => {}
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::Internal,
+        "the task ended without a terminal event",
+    )
+    .into())
+}
+
+/// A streamed completion: a first chunk with the assistant role, one chunk per piece of text,
+/// a last chunk with the finish reason, the usage chunk if asked, and `[DONE]`; a task that
+/// fails ends the stream with an error object instead.
+fn chunks(
+    reader: Reader,
+    who: Identity,
+    scanner: StopScanner,
+    include_usage: bool,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let data = |value: Value| Event::default().data(value.to_string());
+    let first = data(response::chat_chunk(
+        &who,
+        json!({"role": "assistant", "content": ""}),
+        None,
+    ));
+    let following = futures::stream::unfold(
+        Some((reader, who, scanner, 0usize)),
+        move |state| async move {
+            let (reader, who, mut scanner, index) = state?;
+            let step = reader.step(index).await?;
+            let events = match step {
+                Some(Step::Text(piece)) => {
+                    let out = scanner.push(&piece);
+                    let events = if out.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![data(response::chat_chunk(
+                            &who,
+                            json!({"content": out}),
+                            None,
+                        ))]
+                    };
+                    return Some((events, Some((reader, who, scanner, index + 1))));
+                }
+                Some(Step::End(end)) => {
+                    let mut events = Vec::new();
+                    let rest = scanner.finish();
+                    if !rest.is_empty() {
+                        events.push(data(response::chat_chunk(
+                            &who,
+                            json!({"content": rest}),
+                            None,
+                        )));
+                    }
+                    let reason = finish_reason(&scanner, &end);
+                    events.push(data(response::chat_chunk(&who, json!({}), Some(reason))));
+                    if include_usage {
+                        let usage = Usage {
+                            prompt_tokens: end.tokens_in,
+                            completion_tokens: end.tokens_out,
+                        };
+                        events.push(data(response::usage_chunk(&who, usage)));
+                    }
+                    events.push(Event::default().data("[DONE]"));
+                    events
+                }
+                Some(Step::Failed(error)) => {
+                    let status = ApiError::new(error.code, "").status().as_u16();
+                    let body = response::error_body(
+                        status,
+                        error.code,
+                        &error.message,
+                        None,
+                        &reader.task.correlation_id,
+                    );
+                    vec![data(body)]
+                }
+                None => return Some((Vec::new(), Some((reader, who, scanner, index + 1)))),
+            };
+            // The terminal event was read: the stream ends after these events, and the reader
+            // is dropped with it.
+            drop(reader);
+            Some((events, None))
+        },
+    );
+    futures::stream::once(async move { first })
+        .chain(following.flat_map(futures::stream::iter))
+        .map(Ok)
+}
