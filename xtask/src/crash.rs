@@ -165,7 +165,7 @@ fn crash(workspace: &Workspace, binary: &Path) -> Result<(), String> {
             ));
         }
         state = next;
-        if round % 10 == 0 {
+        if round.is_multiple_of(10) {
             println!(
                 "report: {round}/{ROUNDS} ({:.0} s)",
                 started.elapsed().as_secs_f64()
@@ -211,7 +211,7 @@ fn crash(workspace: &Workspace, binary: &Path) -> Result<(), String> {
             ));
         }
         state = next;
-        if round % 10 == 0 {
+        if round.is_multiple_of(10) {
             println!(
                 "site: {round}/{ROUNDS} ({:.0} s)",
                 started.elapsed().as_secs_f64()
@@ -295,7 +295,7 @@ fn kill_after(
     let mut child = command(binary, root, step)
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         while start.elapsed() < RUN_LIMIT
             && child.try_wait().map_err(|e| e.to_string())?.is_none()
             && temporaries(root)?.is_empty()
