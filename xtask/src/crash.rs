@@ -32,7 +32,7 @@ const ROUNDS: usize = 100;
 /// The most one run that must finish may take.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 /// The most the whole test may take.
-const TOTAL_LIMIT: Duration = Duration::from_secs(1_500);
+const TOTAL_LIMIT: Duration = Duration::from_secs(2_400);
 /// The corpus.
 const SHAPE: Shape = Shape {
     requirements: 10_000,
@@ -165,6 +165,12 @@ fn crash(workspace: &Workspace, binary: &Path) -> Result<(), String> {
             ));
         }
         state = next;
+        if round.is_multiple_of(10) {
+            println!(
+                "report: {round}/{ROUNDS} ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     println!(
         "report: {ROUNDS} kills, {report_running} while it ran, {report_landed} of them while it \
@@ -205,6 +211,12 @@ fn crash(workspace: &Workspace, binary: &Path) -> Result<(), String> {
             ));
         }
         state = next;
+        if round.is_multiple_of(10) {
+            println!(
+                "site: {round}/{ROUNDS} ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     println!(
         "site: {ROUNDS} kills, {site_running} while it ran, {site_landed} of them while it \
@@ -283,7 +295,7 @@ fn kill_after(
     let mut child = command(binary, root, step)
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         while start.elapsed() < RUN_LIMIT
             && child.try_wait().map_err(|e| e.to_string())?.is_none()
             && temporaries(root)?.is_empty()
