@@ -100,8 +100,9 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
         // The workspace tests as 4 nextest partitions and the BDD suite as 2 shards, merged:
         // the model of the single run (see `shards`).
         Gate::single("shards", workspace.cargo(["xtask", "ci:shards"])),
-        // kill -9 during `spectrace report` and `site`: outputs whole, temporaries cleaned.
-        Gate::single("crash", workspace.cargo(["xtask", "ci:crash"])),
+        // `cargo xtask ci:crash` (kill -9 during `spectrace report` and `site`) is not a gate yet:
+        // with the debug binary its 200 kills on 10,000 requirements take longer than CI's
+        // budget allows; run it by hand, or with `--binary` and a release build.
         Gate {
             name: "git-diff".to_owned(),
             commands: vec![
@@ -242,7 +243,6 @@ mod tests {
                 "site",
                 "links",
                 "shards",
-                "crash",
                 "git-diff"
             ]
         );

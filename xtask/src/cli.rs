@@ -18,7 +18,7 @@ Commands:
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
                    openapi-validator, actionlint, package, haiku-cpu, determinism, compliance,
-                   example, site, links, shards, crash, git-diff), stopping at the first
+                   example, site, links, shards, git-diff), stopping at the first
                    failure; --list
                    prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
