@@ -5,7 +5,8 @@
 //! trigger a build of their own.
 //!
 //! The gates that run tests (`test`, `haiku-cpu`, `determinism`) record evidence into
-//! `outputs.run_dir` of spectrace.toml (emptied first); `compliance` then checks that the committed reports match
+//! `outputs.run_dir` of spectrace.toml (emptied first), and `openai-sdk` writes its JUnit
+//! report there; `compliance` then checks that the committed reports match
 //! this run (`spectrace report --check`) and applies the gate (`spectrace check`); `site`
 //! builds the site from those reports and checks it in headless Chromium ([`crate::site`]);
 //! `links` then checks links and `#fragments` offline (`spectrace links`), the site's included.
@@ -77,6 +78,9 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
             "determinism",
             recording(workspace, workspace.cargo(["xtask", "ci:determinism"])),
         ),
+        // The official OpenAI SDK against orchestratord; its JUnit report lands in the run
+        // directory, where `[evidence] junit` of spectrace.toml imports it.
+        Gate::single("openai-sdk", workspace.cargo(["xtask", "ci:openai-sdk"])),
         Gate {
             name: "compliance".to_owned(),
             commands: vec![
@@ -238,6 +242,7 @@ mod tests {
                 "package",
                 "haiku-cpu",
                 "determinism",
+                "openai-sdk",
                 "compliance",
                 "example",
                 "site",

@@ -17,10 +17,9 @@ Commands:
                    recording on (`spectrace verify`), write COMPLIANCE.md and reports/, and
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
-                   openapi-validator, actionlint, package, haiku-cpu, determinism, compliance,
-                   example, site, links, shards, git-diff), stopping at the first
-                   failure; --list
-                   prints them without running.
+                   openapi-validator, actionlint, package, haiku-cpu, determinism, openai-sdk,
+                   compliance, example, site, links, shards, git-diff), stopping at the first
+                   failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
@@ -31,9 +30,14 @@ Commands:
                    Start the engine on a loopback port and run CMD with ORCHD_LLAMACPP_URL,
                    ORCHD_LLAMACPP_MODEL and ORCHD_LLAMACPP_SHA256 set; without CMD, serve
                    until interrupted.
-  ci:haiku:cpu     Stream a haiku from the real engine through orchestratord, end to end.
+  ci:haiku:cpu     Stream a haiku from the real engine through orchestratord, end to end,
+                   then the OpenAI SDK suite (ci:openai-sdk) against a llama.cpp pool.
   ci:determinism   Byte-identical sim streams (2 replicas, 64 seeds) and same-seed token
                    sequences from the real engine.
+  ci:openai-sdk    The official OpenAI Python SDK (pinned, in a venv under target/) against
+                   orchestratord with the sim engine: whole and streamed completions, 429 as
+                   RateLimitError, cancel by closing the stream, models.list(); its JUnit
+                   report goes to reports/run/openai-sdk.xml.
   ci:site          Build, then `spectrace site` and the site's browser test (headless
                    Chromium from file://); screenshots go to reports/run/.
   ci:site:setup    Install what the browser test needs when missing: Debian's chromium
@@ -96,6 +100,8 @@ pub enum Command {
     HaikuCpu,
     /// `ci:determinism`.
     Determinism,
+    /// `ci:openai-sdk`: the official OpenAI SDK against orchestratord.
+    OpenAiSdk,
     /// `ci:site`: build, `spectrace site`, the browser test.
     Site,
     /// `ci:site:setup`: install Chromium and the test's node modules when missing.
@@ -216,6 +222,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "compliance" => no_arguments(args, "compliance", Command::Compliance),
         "ci:haiku:cpu" => no_arguments(args, "ci:haiku:cpu", Command::HaikuCpu),
         "ci:determinism" => no_arguments(args, "ci:determinism", Command::Determinism),
+        "ci:openai-sdk" => no_arguments(args, "ci:openai-sdk", Command::OpenAiSdk),
         "ci:site" => no_arguments(args, "ci:site", Command::Site),
         "ci:site:setup" => no_arguments(args, "ci:site:setup", Command::SiteSetup),
         "ci:package" => no_arguments(args, "ci:package", Command::Package),
@@ -548,6 +555,7 @@ mod tests {
         assert_eq!(parse_str(&["compliance"]), Ok(Command::Compliance));
         assert_eq!(parse_str(&["ci:determinism"]), Ok(Command::Determinism));
         assert_eq!(parse_str(&["ci:site"]), Ok(Command::Site));
+        assert_eq!(parse_str(&["ci:openai-sdk"]), Ok(Command::OpenAiSdk));
         assert_eq!(parse_str(&["ci:site:setup"]), Ok(Command::SiteSetup));
         assert!(matches!(
             parse_str(&["ci:site", "--fast"]),

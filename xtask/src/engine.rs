@@ -360,9 +360,13 @@ pub fn determinism_suites() -> Vec<Suite> {
     ]
 }
 
-/// Starts the engine once (only when a suite needs it) and runs each suite in order.
-pub fn run_suites(workspace: &Workspace, suites: &[Suite]) -> ExitCode {
-    let needs_engine = suites.iter().any(|s| s.target == "llamacpp");
+/// What runs against the engine after the cargo suites (`ci:haiku:cpu`: the OpenAI SDK suite).
+pub type AfterSuites = fn(&Workspace, &Running, &Installed) -> Result<(), String>;
+
+/// Starts the engine once (only when a suite or `after` needs it), runs each suite in order,
+/// then `after`.
+pub fn run_suites(workspace: &Workspace, suites: &[Suite], after: Option<AfterSuites>) -> ExitCode {
+    let needs_engine = after.is_some() || suites.iter().any(|s| s.target == "llamacpp");
     let engine = if needs_engine {
         match install(workspace).and_then(|installed| Ok((start(&installed)?, installed))) {
             Ok(pair) => Some(pair),
@@ -383,6 +387,11 @@ pub fn run_suites(workspace: &Workspace, suites: &[Suite]) -> ExitCode {
         if let Err(reason) = run_streaming(&mut command) {
             return fail(&format!("the `{}` suite failed: {reason}", suite.target));
         }
+    }
+    if let (Some(after), Some((running, installed))) = (after, &engine)
+        && let Err(reason) = after(workspace, running, installed)
+    {
+        return fail(&reason);
     }
     ExitCode::SUCCESS
 }

@@ -11,6 +11,7 @@
 //!   `cargo xtask bench site` times `spectrace site` and measures its output on disk.
 //! - `cargo xtask engine install|run` installs and starts the real llama.cpp engine;
 //!   `ci:haiku:cpu` and `ci:determinism` run the suites that need it.
+//! - `cargo xtask ci:openai-sdk` runs the official OpenAI Python SDK against orchestratord.
 //!
 //! This file only dispatches; each command lives in its own module.
 
@@ -27,6 +28,7 @@ mod engine;
 mod example;
 mod gates;
 mod generators;
+mod openai_sdk;
 mod outputs;
 mod packaging;
 mod process;
@@ -86,8 +88,12 @@ fn main() -> ExitCode {
         Command::Compliance => compliance::run(&workspace),
         Command::EngineInstall => engine::run_install(&workspace),
         Command::EngineRun(command) => engine::run_with(&workspace, &command),
-        Command::HaikuCpu => engine::run_suites(&workspace, &engine::haiku_suites()),
-        Command::Determinism => engine::run_suites(&workspace, &engine::determinism_suites()),
+        Command::HaikuCpu => engine::run_suites(
+            &workspace,
+            &engine::haiku_suites(),
+            Some(openai_sdk::on_llamacpp),
+        ),
+        Command::Determinism => engine::run_suites(&workspace, &engine::determinism_suites(), None),
         Command::Site => site::run(&workspace),
         Command::SiteSetup => site::run_setup(&workspace),
         Command::Package => packaging::run(&workspace),
@@ -96,6 +102,7 @@ fn main() -> ExitCode {
         Command::Crash { binary } => crash::run(&workspace, binary),
         Command::Shards => shards::run(&workspace),
         Command::Example => example::run(&workspace),
+        Command::OpenAiSdk => openai_sdk::run(&workspace),
     }
 }
 

@@ -104,7 +104,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        eprintln!("orchestratord: listening on http://{addr}");
+        // The bound address, so that `--addr 127.0.0.1:0` tells its caller the port it got.
+        let bound = listener.local_addr().unwrap_or(addr);
+        eprintln!("orchestratord: listening on http://{bound}");
         let drain = std::time::Duration::from_millis(service.config().shutdown.drain_ms);
         let shutdown = async move {
             wait_for_signal().await;
