@@ -121,7 +121,16 @@ pub fn ci(workspace: &Workspace) -> ExitCode {
                 spectrace_strength(
                     workspace,
                     &mutants,
-                    &["--check", "--in-place", "--in-diff", &base],
+                    &[
+                        "--check",
+                        "--in-place",
+                        "--in-diff",
+                        &base,
+                        "--sample",
+                        &sample,
+                        "--seed",
+                        &seed,
+                    ],
                 ),
             ),
             None => {
