@@ -461,6 +461,69 @@ async function pages(browser, options, index, requests, checks) {
   }
 }
 
+/** `7/9` → [7, 9]; `stale` or anything else → null. */
+function fraction(strength) {
+  const match = /^(\d+)\/(\d+)$/.exec(String(strength || ""));
+  return match ? [Number(match[1]), Number(match[2])] : null;
+}
+
+async function strength(browser, options, index, requests, checks) {
+  const measured = index.filter((e) => e.strength);
+  // Best a requirement with surviving mutants (caught < judged), else any measured one.
+  const weak = measured.find((e) => fraction(e.strength) && fraction(e.strength)[0] < fraction(e.strength)[1]);
+  const entry = weak || measured.find((e) => fraction(e.strength)) || measured[0];
+  const context = await newContext(browser, requests, { colorScheme: "light" });
+  try {
+    await checks.run("strength: the result list shows each measured requirement's strength beside its status", async () => {
+      // This repository commits reports/strength.json, so some requirement has a strength.
+      assert(measured.length > 0, "no entry of the search index has a strength");
+      const { page, problems } = await open(context, options.site, "index.html");
+      await waitForResults(page, (n) => n === index.length, "with no query");
+      const shown = await page.$$eval("#results li.result", (lis) =>
+        lis.map((li) => [li.getAttribute("data-id"), (li.querySelector(".strength") || { textContent: "" }).textContent])
+      );
+      const byId = new Map(index.map((e) => [e.id, e.strength || ""]));
+      const wrong = shown.filter(([id, text]) => byId.get(id) !== text);
+      assert(wrong.length === 0, `results whose strength differs from the index: ${JSON.stringify(wrong.slice(0, 5))}`);
+      assertClean("index.html", problems);
+      return `${measured.length} of ${index.length} requirements measured`;
+    });
+
+    await checks.run("strength: a requirement's page shows its strength and each surviving mutant with file:line and its diff", async () => {
+      assert(entry !== undefined, "no entry of the search index has a strength");
+      const anchor = entry.id.toLowerCase();
+      const file = entry.page.split("#")[0];
+      const { page, problems } = await open(context, options.site, file);
+      const figure = await page.$eval(`[id="${anchor}-strength"] b.strength`, (b) => b.textContent.trim()).catch(() => null);
+      assert(figure === entry.strength, `${file}: [id="${anchor}-strength"] b.strength says ${JSON.stringify(figure)}, the index says ${JSON.stringify(entry.strength)}`);
+      const badge = await page.$eval(`[id="${anchor}"] .strength`, (s) => s.textContent.trim()).catch(() => null);
+      assert(badge === entry.strength, `${file}: the block [id="${anchor}"] shows strength ${JSON.stringify(badge)} beside its badge, expected ${JSON.stringify(entry.strength)}`);
+      const survivors = await page.$$eval(`[id="${anchor}-strength"] li.survivor`, (lis) =>
+        lis.map((li) => ({
+          link: li.querySelector("a") ? li.querySelector("a").getAttribute("href") : null,
+          text: li.querySelector("a") ? li.querySelector("a").textContent : "",
+          mutation: li.querySelector("code") ? li.querySelector("code").textContent : "",
+          added: li.querySelectorAll("pre.diff .diff-add").length,
+          removed: li.querySelectorAll("pre.diff .diff-del").length,
+          visible: li.getClientRects().length > 0,
+        }))
+      );
+      const judged = fraction(entry.strength);
+      if (judged) {
+        assert(survivors.length === judged[1] - judged[0], `${file}: ${survivors.length} surviving mutants shown, ${entry.strength} means ${judged[1] - judged[0]}`);
+      }
+      const bad = survivors.filter((s) => !s.visible || !/#L\d+$/.test(s.link || "") || !/[^\s:]+:\d+$/.test(s.text) || !s.mutation.trim() || s.added < 1 || s.removed < 1);
+      assert(bad.length === 0, `${file}: survivors without a visible file:line link to #L<line>, the mutation or a diff: ${JSON.stringify(bad)}`);
+      const implementations = await page.$$eval(`[id="${anchor}-detail"] .implementations a`, (as) => as.map((a) => a.getAttribute("href")));
+      assert(implementations.length > 0 && implementations.every((h) => /#L\d+$/.test(h)), `${file}: implementing items are not linked to their lines: ${JSON.stringify(implementations)}`);
+      assertClean(file, problems);
+      return `${entry.id} ${entry.strength}: ${survivors.length} survivors${survivors.length ? `, first ${survivors[0].text} ${survivors[0].mutation}` : ""}`;
+    });
+  } finally {
+    await context.close();
+  }
+}
+
 async function main() {
   let options;
   let index;
@@ -496,6 +559,7 @@ async function main() {
     await phone(browser, options, requests, checks);
     await colorScheme(browser, options, requests, checks);
     await pages(browser, options, index, requests, checks);
+    await strength(browser, options, index, requests, checks);
     await checks.run("no request left file: (no network, no CDN)", async () => {
       const leaving = [...new Set(nonLocal(requests))];
       assert(leaving.length === 0, `${leaving.length} requests left file:\n${leaving.join("\n")}`);

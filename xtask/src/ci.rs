@@ -10,6 +10,8 @@
 //! this run (`spectrace report --check`) and applies the gate (`spectrace check`); `site`
 //! builds the site from those reports and checks it in headless Chromium ([`crate::site`]);
 //! `links` then checks links and `#fragments` offline (`spectrace links`), the site's included.
+//! `strength` mutates the checkout (restoring it) and so runs last before `git-diff`, which
+//! proves that every mutated file was restored.
 
 use std::ffi::OsStr;
 use std::process::ExitCode;
@@ -104,6 +106,12 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
         // The workspace tests as 4 nextest partitions and the BDD suite as 2 shards, merged:
         // the model of the single run (see `shards`).
         Gate::single("shards", workspace.cargo(["xtask", "ci:shards"])),
+        // Mutation testing of a fixed sample of orchestrator-core's requirements against the
+        // committed reports/strength.json (see `strength`). It mutates the checkout in place
+        // and restores each file, which leaves orchestrator-core and everything built on it to
+        // be rebuilt by the next cargo command: last before `git-diff`, nothing pays for that,
+        // and the debug build of `test` and `shards` is warm for its unmutated baseline.
+        Gate::single("strength", workspace.cargo(["xtask", "ci:strength"])),
         // `cargo xtask ci:crash` (kill -9 during `spectrace report` and `site`) is not a gate yet:
         // with the debug binary its 200 kills on 10,000 requirements take longer than CI's
         // budget allows; run it by hand, or with `--binary` and a release build.
@@ -248,6 +256,7 @@ mod tests {
                 "site",
                 "links",
                 "shards",
+                "strength",
                 "git-diff"
             ]
         );

@@ -18,8 +18,8 @@ Commands:
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
                    openapi-validator, actionlint, package, haiku-cpu, determinism, openai-sdk,
-                   compliance, example, site, links, shards, git-diff), stopping at the first
-                   failure; --list prints them without running.
+                   compliance, example, site, links, shards, strength, git-diff), stopping at
+                   the first failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.

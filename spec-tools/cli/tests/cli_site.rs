@@ -96,7 +96,7 @@ fn site_builds_from_the_report_and_a_rebuild_is_identical() {
         "{spec}"
     );
     assert!(!spec.contains("<script>alert"));
-    assert!(spec.contains("<li class=\"evidence-item outcome-passed\"><b>test</b> <em>passed</em> <a href=\"../../../tests/a.rs\">tests/a.rs:3</a>"), "{spec}");
+    assert!(spec.contains("<li class=\"evidence-item outcome-passed\"><b>test</b> <em>passed</em> <a href=\"../../../tests/a.rs#L3\">tests/a.rs:3</a>"), "{spec}");
     let index = read("index.html");
     assert!(index.contains("<span id=\"result-count\">3</span>"));
     assert!(

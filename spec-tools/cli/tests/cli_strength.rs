@@ -1,7 +1,8 @@
 //! `spectrace strength` on a small crate (`fixtures/strength`): its strong test catches every
-//! mutant but the equivalent one, which a waiver leaves out (8/8); weakened, the same test lets
-//! six mutants survive, and strength, `--check`, the report and the gate all say so, naming the
-//! survivors. The mutants are cargo-mutants' own list of the fixture (`mutants.json`); the
+//! mutant but the equivalent one, which a waiver leaves out (8/8); weakened in a helper outside
+//! its lines, `--check` names each mutant that survives now; weakened itself, the test lets six
+//! mutants survive, and strength, `--check`, the report, the site and the gate all say so,
+//! naming the survivors. The mutants are cargo-mutants' own list of the fixture (`mutants.json`); the
 //! builds and test runs are real.
 
 #![cfg(unix)]
@@ -124,7 +125,35 @@ fn a_weakened_test_turns_the_strength_down_naming_the_survivors() {
         "every mutant is undone"
     );
 
-    // The test keeps one loose assertion.
+    // The helper the test calls, outside its lines, keeps one loose assertion: the fingerprint
+    // holds, the outcomes do not, and --check names each new survivor (no waiver names them).
+    let counter = std::fs::read_to_string(root.join("tests/counter.rs")).unwrap();
+    let helper = "    assert_eq!(strength_fixture::bounded_add(count, n, limit), want);";
+    assert!(counter.contains(helper), "{counter}");
+    write(
+        &root,
+        "tests/counter.rs",
+        &counter.replace(
+            helper,
+            "    let _ = want;\n    assert!(strength_fixture::bounded_add(count, n, limit) <= limit);",
+        ),
+    );
+    let survivors = strength(&root, &tool, &["--check"]);
+    assert_eq!(survivors.status.code(), Some(1), "{}", stderr(&survivors));
+    let err = stderr(&survivors);
+    assert!(
+        err.contains("reports/strength.json: REQ-0001: src/lib.rs:6:5: replace bounded_add -> u32 with 0 was Missed in this run, Caught in the report"),
+        "{err}"
+    );
+    assert!(!err.contains("fingerprint"), "{err}");
+    assert!(err.contains("spectrace strength --check: FAILED"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("reports/strength.json")).unwrap(),
+        committed,
+        "--check writes nothing"
+    );
+
+    // The test itself keeps one loose assertion.
     write(
         &root,
         "tests/counter.rs",
@@ -194,6 +223,29 @@ fn a_weakened_test_turns_the_strength_down_naming_the_survivors() {
     let md = std::fs::read_to_string(root.join("COMPLIANCE.md")).unwrap();
     assert!(md.contains("| ✅ verified | 2/8 |"), "{md}");
     assert!(md.contains("[bounded_add](src/lib.rs#L5)"), "{md}");
+    // The site shows it beside the status, and the survivors with their diffs.
+    let site = spectrace(&root).arg("site").output().unwrap();
+    assert_eq!(site.status.code(), Some(0), "{}", stderr(&site));
+    let page = std::fs::read_to_string(root.join("site/out/spec/spec.html")).unwrap();
+    assert!(
+        page.contains("title=\"REQ-0001: verified\">verified</a> <span class=\"strength\" title=\"REQ-0001: evidence strength 2/8\">2/8</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("src/lib.rs#L5\">src/lib.rs:5</a> <code>bounded_add</code>"),
+        "{page}"
+    );
+    assert_eq!(page.matches("<li class=\"survivor\">").count(), 6, "{page}");
+    assert!(
+        page.contains("src/lib.rs#L6\">src/lib.rs:6</a> <code>replace bounded_add -&gt; u32 with 0</code><pre class=\"diff\">"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<span class=\"diff-add\">+    0 /* ~ changed by spectrace strength ~ */</span>"
+        ),
+        "{page}"
+    );
     let gate = spectrace(&root).arg("check").output().unwrap();
     assert_eq!(gate.status.code(), Some(1), "{}", stderr(&gate));
     assert!(

@@ -77,6 +77,14 @@
       li.appendChild(document.createTextNode(" "));
       li.appendChild(badge);
       li.appendChild(document.createTextNode(" "));
+      if (r.strength) {
+        var strength = document.createElement("span");
+        strength.className = "strength";
+        strength.title = "evidence strength";
+        strength.textContent = r.strength;
+        li.appendChild(strength);
+        li.appendChild(document.createTextNode(" "));
+      }
       li.appendChild(level);
       li.appendChild(document.createTextNode(" " + r.title + " "));
       li.appendChild(where);

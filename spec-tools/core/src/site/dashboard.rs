@@ -1,5 +1,5 @@
 //! The dashboard's data: totals by level × status, one stacked bar per section, the worst gaps
-//! first, and the choices of the search filters. Computed once from the model; the template
+//! first (with their status and strength), and the choices of the search filters. Computed once from the model; the template
 //! `templates/site/index.html.j2` only lays it out.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +70,8 @@ pub(crate) struct Gap {
     pub page: String,
     pub level: &'static str,
     pub status: &'static str,
+    /// `7/9`, `stale`, or `None` when never measured.
+    pub strength: Option<String>,
     pub title: String,
 }
 
@@ -199,6 +201,7 @@ pub(crate) fn dashboard(
             page: l.page.clone(),
             level: l.req.level.label(),
             status: l.req.status.as_str(),
+            strength: super::strength_label(l.req),
             title: l.req.title.clone(),
         })
         .collect();

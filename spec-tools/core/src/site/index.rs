@@ -20,6 +20,9 @@ pub(crate) struct Entry<'a> {
     pub level: &'static str,
     /// `Status::as_str()`.
     pub status: &'static str,
+    /// The strength as the reports write it (`7/9`, `stale`); absent when never measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strength: Option<String>,
     pub title: &'a str,
     /// The section's heading.
     pub section: &'a str,
@@ -42,6 +45,7 @@ pub(crate) fn entries<'a>(located: &'a [Located<'a>]) -> Vec<Entry<'a>> {
             id: &l.req.id,
             level: l.req.level.as_str(),
             status: l.req.status.as_str(),
+            strength: super::strength_label(l.req),
             title: &l.req.title,
             section: &l.req.section,
             sec: section_key(&l.spec_page, &l.req.anchor),

@@ -6,8 +6,9 @@
 //! - headings get `id` = their GitHub slug, de-duplicated with `-1`, `-2` exactly as the
 //!   extract stage computes section anchors (same parser options, same heading text);
 //! - the block that defines a requirement (found by the requirement's `line`) carries
-//!   `id="<lower-cased id>"`, class `req` and a status badge linking to that anchor, and its
-//!   details (links, evidence) follow it: inside a list item, else right after the block;
+//!   `id="<lower-cased id>"`, class `req`, a status badge linking to that anchor and, when
+//!   measured, its strength; its details (links, strength, evidence) follow it: inside a list
+//!   item, else right after the block;
 //! - link and image targets are checked and rewritten (see [`rewrite_url`]).
 //!
 //! Each requirement block's HTML and plain text are kept for the search index.
@@ -30,6 +31,8 @@ pub(crate) struct Mark {
     pub anchor: String,
     /// Its status, as `Status::as_str()`.
     pub status: &'static str,
+    /// Its strength as the reports write it (`7/9`, `stale`), when measured.
+    pub strength: Option<String>,
     /// Its details as HTML, placed after its block.
     pub detail: String,
 }
@@ -113,10 +116,17 @@ pub(crate) fn escape_html(text: &str) -> String {
 }
 
 /// The badge of a requirement on a spec page: a link to the requirement's own anchor, the
-/// stable URL of the requirement.
+/// stable URL of the requirement; then its strength, when measured.
 fn badge(mark: &Mark) -> String {
+    let strength = mark.strength.as_deref().map_or_else(String::new, |s| {
+        format!(
+            "<span class=\"strength\" title=\"{id}: evidence strength {s}\">{s}</span> ",
+            s = escape_html(s),
+            id = escape_html(&mark.id),
+        )
+    });
     format!(
-        "<a class=\"badge status-{s}\" href=\"#{anchor}\" title=\"{id}: {s}\">{s}</a> ",
+        "<a class=\"badge status-{s}\" href=\"#{anchor}\" title=\"{id}: {s}\">{s}</a> {strength}",
         s = mark.status,
         anchor = escape_html(&mark.anchor),
         id = escape_html(&mark.id),

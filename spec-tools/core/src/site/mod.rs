@@ -8,8 +8,8 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `index.html` | dashboard: totals by level × status, a bar per section (inline SVG), the worst gaps, search and filters |
-//! | `spec/NAME.html` | a spec rendered, each requirement block with `id="orch-3004"` (its URL: `spec/NAME.html#orch-3004`), a status badge, and its details after it: level, fingerprint, contract and implementation links, evidence |
+//! | `index.html` | dashboard: totals by level × status, a bar per section (inline SVG), the worst gaps, search and filters (each requirement listed with its status and strength) |
+//! | `spec/NAME.html` | a spec rendered, each requirement block with `id="orch-3004"` (its URL: `spec/NAME.html#orch-3004`), a status badge and its strength, and its details after it: level, fingerprint, contract and implementation links (`file#L12`), strength with each surviving mutant and its diff, evidence |
 //! | `assets/style.css`, `assets/app.js` | shared style (light and dark) and code (theme, search) |
 //! | `assets/search-index.js` | one object per requirement, for the search |
 //!
@@ -139,6 +139,14 @@ pub fn gap_rank(status: Status) -> Option<u8> {
     u8::try_from(Status::ALL.len() - 1 - position).ok()
 }
 
+/// A requirement's strength as COMPLIANCE.md writes it (`7/9`, `stale`), or `None` when it
+/// was never measured (COMPLIANCE.md's `—`; the site shows nothing).
+pub(crate) fn strength_label(r: &RequirementStatus) -> Option<String> {
+    r.strength
+        .as_ref()
+        .map(|s| crate::report::strength_label(Some(s)))
+}
+
 /// What the pages need of one requirement besides the model: where it is and its text.
 #[derive(Debug, Clone)]
 pub(crate) struct Located<'m> {
@@ -212,6 +220,7 @@ pub fn build(
                     id: r.id.clone(),
                     anchor,
                     status: r.status.as_str(),
+                    strength: strength_label(r),
                     detail,
                 },
             );

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::dashboard::Dashboard;
 use super::markdown::escape_html;
-use crate::compliance::{Link, RequirementStatus, Status};
+use crate::compliance::{Link, RequirementStatus, Status, Strength};
 
 /// The templates, by name.
 pub const TEMPLATES: [(&str, &str); 4] = [
@@ -161,9 +161,52 @@ struct EvidenceView<'a> {
     href: Option<String>,
 }
 
+/// A requirement's strength on its spec page.
+#[derive(Serialize)]
+struct StrengthView<'a> {
+    /// As the reports write it: `7/9`, `stale`.
+    label: String,
+    /// `7/9` even when stale: what was measured.
+    fraction: String,
+    stale: bool,
+    waived: usize,
+    unviable: usize,
+    survivors: Vec<SurvivorView<'a>>,
+}
+
+/// A mutant that survived the requirement's evidence.
+#[derive(Serialize)]
+struct SurvivorView<'a> {
+    file: &'a str,
+    line: u32,
+    href: Option<String>,
+    /// The mutation as cargo-mutants names it: `replace == with != in place`.
+    mutation: &'a str,
+    /// The diff's lines, each with its kind (`file`, `hunk`, `add`, `del`, `ctx`).
+    diff: Vec<DiffLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct DiffLine<'a> {
+    kind: &'static str,
+    text: &'a str,
+}
+
 /// Where a repository file is, seen from a page one directory below the site root.
 fn file_href(repo_root: Option<&str>, file: &str) -> Option<String> {
     repo_root.map(|root| format!("../{root}{file}"))
+}
+
+/// A line of a repository file (`file#L12`, the anchor GitHub and `spectrace links` read), seen
+/// from a page one directory below the site root; the file alone when the line is unknown (0).
+fn line_href(repo_root: Option<&str>, file: &str, line: u32) -> Option<String> {
+    file_href(repo_root, file).map(|href| {
+        if line > 0 {
+            format!("{href}#L{line}")
+        } else {
+            href
+        }
+    })
 }
 
 fn links<'a>(list: &'a [Link], repo_root: Option<&str>) -> Vec<LinkView<'a>> {
@@ -172,13 +215,61 @@ fn links<'a>(list: &'a [Link], repo_root: Option<&str>) -> Vec<LinkView<'a>> {
             file: &l.file,
             line: l.line,
             target: &l.target,
-            href: file_href(repo_root, &l.file),
+            href: line_href(repo_root, &l.file, l.line),
         })
         .collect()
 }
 
+/// The mutation of a cargo-mutants name: `src/a.rs:30:59: replace == with != in place` →
+/// `replace == with != in place` (the whole name when it has no location).
+pub(crate) fn mutation_of(name: &str) -> &str {
+    name.split_once(": ").map_or(name, |(_, mutation)| mutation)
+}
+
+/// A unified diff's lines, each with its kind for the stylesheet.
+fn diff_lines(diff: &str) -> Vec<DiffLine<'_>> {
+    diff.lines()
+        .map(|text| {
+            let kind = if text.starts_with("+++") || text.starts_with("---") {
+                "file"
+            } else if text.starts_with("@@") {
+                "hunk"
+            } else if text.starts_with('+') {
+                "add"
+            } else if text.starts_with('-') {
+                "del"
+            } else {
+                "ctx"
+            };
+            DiffLine { kind, text }
+        })
+        .collect()
+}
+
+fn strength_view<'a>(s: &'a Strength, repo_root: Option<&str>) -> StrengthView<'a> {
+    StrengthView {
+        label: crate::report::strength_label(Some(s)),
+        fraction: s.fraction(),
+        stale: s.stale,
+        waived: s.waived,
+        unviable: s.unviable,
+        survivors: s
+            .survivors
+            .iter()
+            .map(|m| SurvivorView {
+                file: &m.file,
+                line: m.line,
+                href: line_href(repo_root, &m.file, m.line),
+                mutation: mutation_of(&m.name),
+                diff: m.diff.as_deref().map(diff_lines).unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
 /// A requirement's details on its spec page, right after its block: level, fingerprint,
-/// contract and implementation links, and every evidence item.
+/// contract and implementation links (to their lines), its strength with every surviving
+/// mutant and its diff, and every evidence item.
 pub(crate) fn requirement_detail(
     env: &Environment<'_>,
     r: &RequirementStatus,
@@ -195,7 +286,7 @@ pub(crate) fn requirement_detail(
             kind: e.kind.as_str().to_owned(),
             outcome: e.outcome.as_str(),
             message: e.message.as_deref(),
-            href: file_href(repo_root, &e.file),
+            href: line_href(repo_root, &e.file, e.line),
         })
         .collect();
     render(
@@ -209,6 +300,7 @@ pub(crate) fn requirement_detail(
             fingerprint => &r.fingerprint,
             contracts => Value::from(Serde(links(&r.contracts, repo_root))),
             implementations => Value::from(Serde(links(&r.implementations, repo_root))),
+            strength => Value::from(Serde(r.strength.as_ref().map(|s| strength_view(s, repo_root)))),
             evidence => Value::from(Serde(evidence)),
         },
     )

@@ -397,7 +397,7 @@ fn requirement_details_show_links_and_every_evidence_item() {
         "{req}"
     );
     assert_eq!(req.matches("<li class=\"evidence-item").count(), 1);
-    assert!(req.contains("<li class=\"evidence-item outcome-failed\"><b>test</b> <em>failed</em> <a href=\"../../../tests/a.rs\">tests/a.rs:20</a> t::test_20<pre>"), "{req}");
+    assert!(req.contains("<li class=\"evidence-item outcome-failed\"><b>test</b> <em>failed</em> <a href=\"../../../tests/a.rs#L20\">tests/a.rs:20</a> t::test_20<pre>"), "{req}");
     assert!(
         req.contains("<span class=\"rid\">FIX-0002</span> <b class=\"level-should\">SHOULD</b>"),
         "{req}"
@@ -413,6 +413,131 @@ fn requirement_details_show_links_and_every_evidence_item() {
         detail(file(&plain, "spec/fixture.html"), "fix-0002")
             .contains("<code>tests/a.rs:20</code>")
     );
+}
+
+/// The fixture's model with strength: FIX-0001 implemented by one item and measured 1/3 with
+/// two surviving mutants (one without its diff), FIX-0002 measured and stale since, the others
+/// never measured.
+fn model_with_strength() -> ComplianceModel {
+    let mut model = model();
+    let survivor = |name: &str, line: u32, diff: Option<&str>| compliance::Survivor {
+        name: name.to_owned(),
+        file: "src/queue.rs".to_owned(),
+        line,
+        diff: diff.map(str::to_owned),
+    };
+    let fix1 = &mut model.requirements[0];
+    assert_eq!(fix1.id, "FIX-0001");
+    fix1.implementations = vec![compliance::Link {
+        file: "src/queue.rs".to_owned(),
+        line: 12,
+        target: "Queue::admit".to_owned(),
+    }];
+    fix1.strength = Some(compliance::Strength {
+        caught: 1,
+        missed: 2,
+        waived: 1,
+        unviable: 3,
+        stale: false,
+        survivors: vec![
+            survivor(
+                "src/queue.rs:14:19: replace * with + in Queue::admit",
+                14,
+                Some(
+                    "--- src/queue.rs\n+++ src/queue.rs\n@@ -13,3 +13,3 @@\n     let a = 1;\n-    a * 2 < cap\n+    a + /* ~ changed by spectrace strength ~ */ 2 < cap\n }\n",
+                ),
+            ),
+            survivor(
+                "src/queue.rs:15:5: replace Queue::admit -> bool with true",
+                15,
+                None,
+            ),
+        ],
+    });
+    let fix2 = &mut model.requirements[1];
+    assert_eq!(fix2.id, "FIX-0002");
+    fix2.strength = Some(compliance::Strength {
+        caught: 2,
+        missed: 0,
+        waived: 0,
+        unviable: 0,
+        stale: true,
+        survivors: Vec::new(),
+    });
+    model
+}
+
+#[test]
+fn strength_is_shown_beside_each_status_with_the_survivors_and_their_diffs() {
+    let site = build(&model_with_strength(), &specs(), &options()).unwrap();
+    let spec = file(&site, "spec/fixture.html");
+    // Beside the status badge of each measured requirement, nothing beside the others.
+    assert!(spec.contains("title=\"FIX-0001: verified\">verified</a> <span class=\"strength\" title=\"FIX-0001: evidence strength 1/3\">1/3</span> "), "{spec}");
+    assert!(spec.contains("title=\"FIX-0002: failing\">failing</a> <span class=\"strength\" title=\"FIX-0002: evidence strength stale\">stale</span> "), "{spec}");
+    assert!(
+        spec.contains("title=\"FIX-0003: unverified\">unverified</a> A paragraph"),
+        "{spec}"
+    );
+    assert_eq!(
+        spec.matches("<span class=\"strength\"").count(),
+        2,
+        "{spec}"
+    );
+
+    let detail = |page: &str, id: &str| -> String {
+        let start = page
+            .find(&format!("<div class=\"req-detail\" id=\"{id}-detail\">"))
+            .unwrap_or_else(|| panic!("no details of {id}"));
+        let rest = &page[start..];
+        rest[..rest.find("\n</div>").unwrap()].to_owned()
+    };
+    let fix1 = detail(spec, "fix-0001");
+    // The implementing item, linked to its line.
+    assert!(fix1.contains("<h4>Implementations</h4><ul>\n<li><a href=\"../../../src/queue.rs#L12\">src/queue.rs:12</a> <code>Queue::admit</code></li>"), "{fix1}");
+    // The strength, then every surviving mutant: file:line linked, the mutation as
+    // cargo-mutants names it, and its diff line by line, escaped.
+    assert!(fix1.contains("<div class=\"strength-detail\" id=\"fix-0001-strength\"><h4>Strength</h4><p><b class=\"strength\">1/3</b> mutants of its implementing items caught by its evidence · 1 waived as equivalent · 3 unviable</p>"), "{fix1}");
+    assert_eq!(fix1.matches("<li class=\"survivor\">").count(), 2, "{fix1}");
+    assert!(fix1.contains("<li class=\"survivor\">survived: <a href=\"../../../src/queue.rs#L14\">src/queue.rs:14</a> <code>replace * with + in Queue::admit</code><pre class=\"diff\"><span class=\"diff-file\">--- src/queue.rs</span><span class=\"diff-file\">+++ src/queue.rs</span><span class=\"diff-hunk\">@@ -13,3 +13,3 @@</span><span class=\"diff-ctx\">     let a = 1;</span><span class=\"diff-del\">-    a * 2 &lt; cap</span><span class=\"diff-add\">+    a + /* ~ changed by spectrace strength ~ */ 2 &lt; cap</span><span class=\"diff-ctx\"> }</span></pre></li>"), "{fix1}");
+    assert!(fix1.contains("<li class=\"survivor\">survived: <a href=\"../../../src/queue.rs#L15\">src/queue.rs:15</a> <code>replace Queue::admit -&gt; bool with true</code></li>"), "{fix1}");
+    // The strength comes before the evidence.
+    assert!(fix1.find("-strength\"").unwrap() < fix1.find("-evidence\"").unwrap());
+    let fix2 = detail(spec, "fix-0002");
+    assert!(fix2.contains("<p><b class=\"strength\">stale</b>: measured 2/2, but its implementing items or evidence changed since</p></div>"), "{fix2}");
+    assert!(!fix2.contains("survivor"), "{fix2}");
+    assert!(!detail(spec, "fix-0003").contains("Strength"));
+
+    // The worst gaps and the search list show it beside the status too.
+    let index = file(&site, "index.html");
+    assert!(index.contains(">FIX-0002</a> <span class=\"level\">SHOULD</span> <span class=\"badge status-failing\">failing</span> <span class=\"strength\" title=\"evidence strength\">stale</span> It SHOULD be fair</li>"), "{index}");
+    assert!(index.contains(">FIX-0003</a> <span class=\"level\">MAY</span> <span class=\"badge status-unverified\">unverified</span> A paragraph"), "{index}");
+    let entries = search_index(&site);
+    let strength = |i: usize| entries[i].get("strength").cloned();
+    assert_eq!(strength(0), Some(serde_json::json!("1/3")));
+    assert_eq!(strength(1), Some(serde_json::json!("stale")));
+    assert_eq!(strength(2), None, "unmeasured: no strength at all");
+    assert!(pages::APP_JS.contains("r.strength"));
+
+    // Without a repository root, locations are shown, not linked.
+    let plain = build(&model_with_strength(), &specs(), &SiteOptions::default()).unwrap();
+    let fix1 = detail(file(&plain, "spec/fixture.html"), "fix-0001");
+    assert!(
+        fix1.contains("survived: <code>src/queue.rs:14</code>"),
+        "{fix1}"
+    );
+    assert!(
+        fix1.contains("<li><code>src/queue.rs:12</code> <code>Queue::admit</code></li>"),
+        "{fix1}"
+    );
+}
+
+#[test]
+fn the_mutation_is_the_name_without_its_location() {
+    assert_eq!(
+        pages::mutation_of("src/a.rs:30:59: replace == with != in place"),
+        "replace == with != in place"
+    );
+    assert_eq!(pages::mutation_of("replace x"), "replace x");
 }
 
 #[test]
@@ -624,6 +749,7 @@ mod arbitrary {
                         id: r.id.clone(),
                         anchor: r.id.to_lowercase(),
                         status: "verified",
+                        strength: None,
                         detail: format!("<aside id=\"{}-detail\"></aside>", r.id.to_lowercase()),
                     })
                 })
