@@ -693,4 +693,103 @@ mod tests {
             assert!(parse(with(field, value)).is_ok(), "{field}");
         }
     }
+
+    fn text(body: Value) -> Result<CompletionRequest, FieldError> {
+        parse_text(body.as_object().unwrap())
+    }
+
+    #[spectrace::covers("ORCH-2213", kind = "test")]
+    #[test]
+    fn a_text_prompt_is_one_string_taken_unchanged() {
+        for prompt in [json!("Once\nupon"), json!(["Once\nupon"])] {
+            let request = text(json!({"model": "m", "prompt": prompt})).unwrap();
+            assert_eq!(request.prompt, "Once\nupon");
+            assert_eq!(request.max_tokens, None);
+            assert_eq!(request.temperature, 1.0);
+        }
+        for prompt in [
+            json!(["a", "b"]),
+            json!([]),
+            json!([[1]]),
+            json!([1]),
+            json!(""),
+            json!([""]),
+            json!({}),
+        ] {
+            let error = text(json!({"model": "m", "prompt": prompt})).unwrap_err();
+            assert_eq!(error.field, "prompt", "{prompt}");
+            assert!(error.message.contains("`prompt`"));
+        }
+        assert_eq!(text(json!({"model": "m"})).unwrap_err().field, "prompt");
+        assert_eq!(text(json!({"prompt": "p"})).unwrap_err().field, "model");
+    }
+
+    #[spectrace::covers("ORCH-2217", kind = "test")]
+    #[test]
+    fn unsupported_text_fields_are_refused_by_name_unless_they_ask_for_nothing() {
+        let with = |field: &str, value: Value| {
+            let mut body = json!({"model": "m", "prompt": "p"});
+            body[field] = value;
+            text(body)
+        };
+        for (field, value) in [
+            ("echo", json!(true)),
+            ("suffix", json!("x")),
+            ("best_of", json!(3)),
+            ("logprobs", json!(0)),
+            ("n", json!(2)),
+            ("logit_bias", json!({})),
+            ("top_p", json!(0.9)),
+            ("max_completion_tokens", json!(3)),
+            ("messages", json!([])),
+        ] {
+            let error = with(field, value).unwrap_err();
+            assert_eq!(error.field, field);
+            assert!(error.message.contains(&format!("`{field}`")));
+        }
+        for (field, value) in [
+            ("echo", json!(false)),
+            ("best_of", json!(1)),
+            ("n", json!(1.0)),
+            ("suffix", Value::Null),
+            ("logprobs", Value::Null),
+            ("presence_penalty", json!(0)),
+        ] {
+            assert!(with(field, value).is_ok(), "{field}");
+        }
+        let request = with("stop", json!(["\n"])).unwrap();
+        assert_eq!(request.stop, ["\n"]);
+    }
+
+    #[spectrace::covers("ORCH-2215", "ORCH-2216", kind = "test")]
+    #[test]
+    fn the_admission_headers_pick_the_class_and_the_deadline() {
+        let ok = |p, d| parse_admission(p, d).unwrap();
+        assert_eq!(
+            ok(None, None),
+            Admission {
+                priority: Priority::Interactive,
+                deadline_ms: None
+            }
+        );
+        assert_eq!(ok(Some(Some("batch")), None).priority, Priority::Batch);
+        assert_eq!(
+            ok(Some(Some("interactive")), None).priority,
+            Priority::Interactive
+        );
+        assert_eq!(ok(None, Some(Some("1"))).deadline_ms, Some(1));
+        assert_eq!(
+            ok(None, Some(Some("18446744073709551615"))).deadline_ms,
+            Some(u64::MAX)
+        );
+        for priority in [Some("BATCH"), Some(""), None] {
+            let error = parse_admission(Some(priority), None).unwrap_err();
+            assert_eq!(error.field, "X-Priority");
+            assert!(error.message.contains("`X-Priority`"));
+        }
+        for deadline in [Some("0"), Some("-1"), Some("1e3"), Some(" 5"), None] {
+            let error = parse_admission(None, Some(deadline)).unwrap_err();
+            assert_eq!(error.field, "X-Deadline-Ms", "{deadline:?}");
+        }
+    }
 }
