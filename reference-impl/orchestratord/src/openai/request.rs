@@ -26,6 +26,7 @@ struct Fields {
 }
 
 /// The fields of OpenAI's chat completion request.
+#[spectrace::implements("ORCH-2207")]
 const CHAT_FIELDS: Fields = Fields {
     supported: &[
         "model",
@@ -70,6 +71,7 @@ const CHAT_FIELDS: Fields = Fields {
 };
 
 /// The fields of OpenAI's (legacy) text completion request.
+#[spectrace::implements("ORCH-2217")]
 const TEXT_FIELDS: Fields = Fields {
     supported: &[
         "model",
@@ -289,7 +291,7 @@ fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 
 /// Refuses, by name, every field that is neither supported nor `null` nor, for an OpenAI field
 /// this server does not support, the value that asks for nothing.
-#[spectrace::implements("ORCH-2207")]
+#[spectrace::implements("ORCH-2207", "ORCH-2217")]
 fn refuse_unsupported(body: &Map<String, Value>, fields: &Fields) -> Result<(), FieldError> {
     for (name, value) in body {
         if value.is_null() || fields.supported.contains(&name.as_str()) {
@@ -327,7 +329,7 @@ fn parse_max_tokens(body: &Map<String, Value>) -> Result<Option<u64>, FieldError
 
 /// The fields both kinds share: `seed`, `temperature`, `stop`, `user`, `stream` and
 /// `stream_options`.
-#[spectrace::implements("ORCH-2205", "ORCH-2210")]
+#[spectrace::implements("ORCH-2205")]
 fn parse_sampling(
     body: &Map<String, Value>,
     model: String,
@@ -390,6 +392,7 @@ fn parse_sampling(
 }
 
 /// True when `value` is the field's neutral value; numbers compare by value (`1` and `1.0`).
+#[spectrace::implements("ORCH-2207", "ORCH-2217")]
 fn asks_for_nothing(value: &Value, neutral: &str) -> bool {
     match (value, serde_json::from_str::<Value>(neutral)) {
         (Value::Number(n), Ok(Value::Number(m))) => n.as_f64() == m.as_f64(),
@@ -399,6 +402,7 @@ fn asks_for_nothing(value: &Value, neutral: &str) -> bool {
 }
 
 /// A session id the task API would accept: what a `user` may be.
+#[spectrace::implements("ORCH-2210")]
 fn is_session_id(value: &str) -> bool {
     (1..=128).contains(&value.len())
         && value
@@ -450,6 +454,7 @@ fn parse_stop(value: Option<&Value>) -> Result<Vec<String>, FieldError> {
     Ok(stop)
 }
 
+#[spectrace::implements("ORCH-2202", "ORCH-2214")]
 fn parse_stream_options(options: &Map<String, Value>) -> Result<bool, FieldError> {
     let mut include_usage = false;
     for (name, value) in options {
