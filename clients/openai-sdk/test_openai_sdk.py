@@ -9,7 +9,7 @@ import math
 import openai
 import pytest
 
-from conftest import first_text, get_json, metric, wait_until
+from conftest import chunk_text, first_text, get_json, metric, wait_until
 
 MESSAGES = [{"role": "user", "content": "Write a haiku about queues."}]
 PROMPT = "Once upon a time, in a queue,"
@@ -39,27 +39,31 @@ def test_a_whole_completion_comes_back_as_one_chat_completion(client, model, rec
     assert again.id != completion.id
 
 
-def test_a_streamed_completion_arrives_in_chunks_that_add_up_to_the_whole(client, model, record_property):
-    record_property("requirements", "ORCH-2202")
-    whole = client.chat.completions.create(
-        model=model, messages=MESSAGES, max_tokens=16, seed=11, temperature=0
-    )
-    stream = client.chat.completions.create(
+@pytest.mark.parametrize("kind", ["chat", "text"])
+def test_a_streamed_completion_arrives_in_chunks_that_add_up_to_the_whole(client, model, kind, record_property):
+    record_property("requirements", "ORCH-2202" if kind == "chat" else "ORCH-2214, ORCH-2218")
+    if kind == "chat":
+        create, ask, whole_text = client.chat.completions.create, {"messages": MESSAGES}, lambda c: c.message.content
+    else:
+        create, ask, whole_text = client.completions.create, {"prompt": PROMPT}, lambda c: c.text
+    whole = create(model=model, max_tokens=16, seed=11, temperature=0, **ask)
+    stream = create(
         model=model,
-        messages=MESSAGES,
         max_tokens=16,
         seed=11,
         temperature=0,
         stream=True,
         stream_options={"include_usage": True},
+        **ask,
     )
     chunks = list(stream)
-    assert {c.object for c in chunks} == {"chat.completion.chunk"}
+    assert {c.object for c in chunks} == {"chat.completion.chunk" if kind == "chat" else "text_completion"}
     assert len({c.id for c in chunks}) == 1
-    assert chunks[0].choices[0].delta.role == "assistant"
-    texts = [c.choices[0].delta.content for c in chunks[1:] if c.choices and c.choices[0].delta.content]
+    if kind == "chat":
+        assert chunks[0].choices[0].delta.role == "assistant"
+    texts = [chunk_text(c) for c in chunks if chunk_text(c)]
     assert len(texts) > 1
-    assert "".join(texts) == whole.choices[0].message.content
+    assert "".join(texts) == whole_text(whole.choices[0])
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert finishes == [whole.choices[0].finish_reason]
     usage = chunks[-1]
@@ -145,31 +149,6 @@ def test_a_whole_text_completion_comes_back_as_one_text_completion(client, model
     # Its task is a task of the task API, read back by its id.
     task = get_json(f"/v1/tasks/{completion.id.removeprefix('cmpl-')}")
     assert (task["state"], task["tokens_out"], task["priority"]) == ("completed", tokens, "interactive")
-
-
-def test_a_streamed_text_completion_arrives_in_chunks_that_add_up_to_the_whole(client, model, record_property):
-    record_property("requirements", "ORCH-2214, ORCH-2218")
-    whole = client.completions.create(model=model, prompt=PROMPT, max_tokens=16, seed=11, temperature=0)
-    stream = client.completions.create(
-        model=model,
-        prompt=PROMPT,
-        max_tokens=16,
-        seed=11,
-        temperature=0,
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    chunks = list(stream)
-    assert {c.object for c in chunks} == {"text_completion"}
-    assert len({c.id for c in chunks}) == 1
-    texts = [c.choices[0].text for c in chunks if c.choices and c.choices[0].text]
-    assert len(texts) > 1
-    assert "".join(texts) == whole.choices[0].text
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
-    assert finishes == [whole.choices[0].finish_reason]
-    usage = chunks[-1]
-    assert usage.choices == []
-    assert usage.usage.completion_tokens == whole.usage.completion_tokens
 
 
 def test_unsupported_text_completion_fields_are_refused_by_name(client, model, record_property):

@@ -147,6 +147,18 @@ async fn chunks_of(response: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
+/// The chunks of a `200` answer that is an event stream.
+async fn streamed_chunks(response: reqwest::Response) -> Vec<Value> {
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    chunks_of(response).await
+}
+
 /// Checks an error answer: its status and its whole body, OpenAI's shape.
 async fn expect_error(
     response: reqwest::Response,
@@ -259,19 +271,7 @@ async fn a_streamed_completion_sends_chunks_then_usage_then_done() {
         ),
     )
     .await;
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let lines = data_lines(response).await;
-    assert_eq!(lines.last().unwrap(), "[DONE]");
-    let chunks: Vec<Value> = lines[..lines.len() - 1]
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let chunks = streamed_chunks(response).await;
     assert!(
         chunks
             .iter()
@@ -939,14 +939,7 @@ async fn a_streamed_text_completion_sends_text_chunks_then_usage_then_done() {
             ),
         )
         .await;
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let chunks = chunks_of(response).await;
+    let chunks = streamed_chunks(response).await;
     let task_id = Text.task_id(&chunks[0]);
     let created = chunks[0]["created"].as_u64().unwrap();
     let object = |choices: Value| json!({"id": format!("cmpl-{task_id}"), "object": "text_completion", "created": created, "model": "sim-small", "choices": choices});
