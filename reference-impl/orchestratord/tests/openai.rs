@@ -1232,4 +1232,25 @@ async fn a_completions_task_is_logged_counted_and_timed_out_as_any_task() {
         .await,
         2.0
     );
+    // The idle limit too: an engine that stops sending tokens ends the completion's task.
+    let server = start(&pool_yaml(
+        "slots: 2",
+        "hang_after_tokens: 1",
+        "timeouts:\n  token_idle_ms: 100",
+    ))
+    .await;
+    for route in Route::BOTH {
+        let response = route
+            .send(&server, route.body("x", json!({"max_tokens": 5})))
+            .await;
+        expect_error(response, 500, "server_error", "TIMEOUT_IDLE", None).await;
+    }
+    assert_eq!(
+        counter(
+            &server,
+            &["orchd_tasks_finished_total", "outcome=\"failed\""]
+        )
+        .await,
+        2.0
+    );
 }
