@@ -159,6 +159,20 @@ async fn streamed_chunks(response: reqwest::Response) -> Vec<Value> {
     chunks_of(response).await
 }
 
+/// Checks a `400` answer naming `param`, and returns its message.
+async fn expect_invalid(response: reqwest::Response, param: &str) -> String {
+    let message = expect_error(
+        response,
+        400,
+        "invalid_request_error",
+        "INVALID_REQUEST",
+        Some(param),
+    )
+    .await;
+    assert!(message.contains(&format!("`{param}`")), "{message}");
+    message
+}
+
 /// Checks an error answer: its status and its whole body, OpenAI's shape.
 async fn expect_error(
     response: reqwest::Response,
@@ -439,28 +453,14 @@ async fn max_tokens_is_checked_against_the_pool_and_bad_values_name_their_field(
             let response = route
                 .send(&server, route.body("x", json!({ field: value })))
                 .await;
-            expect_error(
-                response,
-                400,
-                "invalid_request_error",
-                "INVALID_REQUEST",
-                Some(field),
-            )
-            .await;
+            expect_invalid(response, field).await;
         }
     }
     // Text completions have no `max_completion_tokens`.
     let response = Text
         .send(&server, Text.body("x", json!({"max_completion_tokens": 3})))
         .await;
-    expect_error(
-        response,
-        400,
-        "invalid_request_error",
-        "INVALID_REQUEST",
-        Some("max_completion_tokens"),
-    )
-    .await;
+    expect_invalid(response, "max_completion_tokens").await;
 }
 
 #[spectrace::covers("ORCH-2206", "ORCH-2218", kind = "e2e")]
@@ -905,25 +905,10 @@ async fn a_prompt_that_is_not_one_string_is_refused_naming_prompt() {
         let response = Text
             .send(&server, json!({"model": "sim-small", "prompt": prompt}))
             .await;
-        let message = expect_error(
-            response,
-            400,
-            "invalid_request_error",
-            "INVALID_REQUEST",
-            Some("prompt"),
-        )
-        .await;
-        assert!(message.contains("`prompt`"), "{prompt}: {message}");
+        expect_invalid(response, "prompt").await;
     }
     let response = Text.send(&server, json!({"model": "sim-small"})).await;
-    expect_error(
-        response,
-        400,
-        "invalid_request_error",
-        "INVALID_REQUEST",
-        Some("prompt"),
-    )
-    .await;
+    expect_invalid(response, "prompt").await;
 }
 
 #[spectrace::covers("ORCH-2214", "ORCH-2218", kind = "e2e")]
@@ -1006,15 +991,7 @@ async fn unsupported_text_completion_fields_get_400_naming_them_unless_they_ask_
             )
             .await;
         assert_eq!(response.headers()["x-correlation-id"], "corr-2");
-        let message = expect_error(
-            response,
-            400,
-            "invalid_request_error",
-            "INVALID_REQUEST",
-            Some(field),
-        )
-        .await;
-        assert!(message.contains(&format!("`{field}`")), "{message}");
+        expect_invalid(response, field).await;
     }
     let neutral = json!({
         "echo": false, "best_of": 1, "n": 1, "top_p": 1, "frequency_penalty": 0,
@@ -1059,15 +1036,7 @@ async fn x_priority_picks_the_queue_of_a_completions_task() {
                     &[("x-priority", bad)],
                 )
                 .await;
-            let message = expect_error(
-                response,
-                400,
-                "invalid_request_error",
-                "INVALID_REQUEST",
-                Some("X-Priority"),
-            )
-            .await;
-            assert!(message.contains("`X-Priority`"), "{message}");
+            expect_invalid(response, "X-Priority").await;
         }
     }
 }
@@ -1099,14 +1068,7 @@ async fn x_deadline_ms_refuses_an_infeasible_deadline_and_expires_a_passed_one()
             let response = route
                 .send_with(&server, body.clone(), &[("x-deadline-ms", bad)])
                 .await;
-            expect_error(
-                response,
-                400,
-                "invalid_request_error",
-                "INVALID_REQUEST",
-                Some("X-Deadline-Ms"),
-            )
-            .await;
+            expect_invalid(response, "X-Deadline-Ms").await;
         }
         // A deadline that looked feasible passes while the completion waits behind a task of
         // three seconds: its task expires in the queue, and the answer is the task's error.
