@@ -104,10 +104,20 @@ def slow_pool():
     wait_until("the slow pool is idle again", slow_pool_idle)
 
 
+def chunk_text(chunk) -> str:
+    """The generated text a chunk carries, of a chat completion (`delta.content`) or a text
+    completion (`text`); empty when it carries none."""
+    if not chunk.choices:
+        return ""
+    choice = chunk.choices[0]
+    delta = getattr(choice, "delta", None)
+    return (delta.content if delta is not None else choice.text) or ""
+
+
 def first_text(stream) -> str:
     """Reads `stream` up to its first chunk with generated text, which proves the task holds a
     slot; returns that chunk's id."""
     for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
+        if chunk_text(chunk):
             return chunk.id
     raise AssertionError("the stream ended before any text")

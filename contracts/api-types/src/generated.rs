@@ -2082,6 +2082,563 @@ pub struct TaskStatus {
     pub task_id: ::std::string::String,
     pub tokens_out: u64,
 }
+///`TextChoice`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextChoice {
+    pub finish_reason: ChatFinishReason,
+    pub index: u64,
+    ///Always `null`.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub logprobs: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
+    pub text: ::std::string::String,
+}
+///`TextChunkChoice`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextChunkChoice {
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub finish_reason: ::std::option::Option<ChatFinishReason>,
+    pub index: u64,
+    ///Always `null`.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub logprobs: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
+    pub text: ::std::string::String,
+}
+///`TextCompletion`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextCompletion {
+    pub choices: [TextChoice; 1usize],
+    pub created: u64,
+    pub id: ::std::string::String,
+    pub model: ::std::string::String,
+    pub object: TextCompletionObject,
+    pub usage: CompletionUsage,
+}
+///`TextCompletionChunk`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextCompletionChunk {
+    pub choices: ::std::vec::Vec<TextChunkChoice>,
+    pub created: u64,
+    pub id: ::std::string::String,
+    pub model: ::std::string::String,
+    pub object: TextCompletionChunkObject,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub usage: ::std::option::Option<CompletionUsage>,
+}
+///`TextCompletionChunkObject`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum TextCompletionChunkObject {
+    #[serde(rename = "text_completion")]
+    TextCompletion,
+}
+impl ::std::fmt::Display for TextCompletionChunkObject {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::TextCompletion => f.write_str("text_completion"),
+        }
+    }
+}
+impl ::std::str::FromStr for TextCompletionChunkObject {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "text_completion" => Ok(Self::TextCompletion),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionChunkObject {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TextCompletionChunkObject {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///`TextCompletionObject`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum TextCompletionObject {
+    #[serde(rename = "text_completion")]
+    TextCompletion,
+}
+impl ::std::fmt::Display for TextCompletionObject {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::TextCompletion => f.write_str("text_completion"),
+        }
+    }
+}
+impl ::std::str::FromStr for TextCompletionObject {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "text_completion" => Ok(Self::TextCompletion),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionObject {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TextCompletionObject {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/**The supported fields of OpenAI's text completion request. Other fields OpenAI defines
+are refused with `400` naming them unless `null` or OpenAI's default (ORCH-2217); any
+other field is refused.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextCompletionRequest {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub max_tokens: ::std::option::Option<::std::num::NonZeroU64>,
+    ///Selects the first pool, by id, serving this model (ORCH-2218).
+    pub model: TextCompletionRequestModel,
+    ///The task's prompt, or an array holding exactly it (ORCH-2213).
+    pub prompt: TextCompletionRequestPrompt,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub seed: ::std::option::Option<u64>,
+    ///One stop sequence or up to 4 (ORCH-2206).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub stop: ::std::option::Option<TextCompletionRequestStop>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub stream: ::std::option::Option<bool>,
+    ///Only with `stream` true.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub stream_options: ::std::option::Option<TextCompletionRequestStreamOptions>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub temperature: ::std::option::Option<f64>,
+    ///Names the session whose budgets apply (ORCH-2210): letters, digits, `.`, `_`, `:` and `-`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub user: ::std::option::Option<TextCompletionRequestUser>,
+}
+///Selects the first pool, by id, serving this model (ORCH-2218).
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct TextCompletionRequestModel(::std::string::String);
+impl ::std::ops::Deref for TextCompletionRequestModel {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TextCompletionRequestModel> for ::std::string::String {
+    fn from(value: TextCompletionRequestModel) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TextCompletionRequestModel {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionRequestModel {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TextCompletionRequestModel {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TextCompletionRequestModel {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///The task's prompt, or an array holding exactly it (ORCH-2213).
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum TextCompletionRequestPrompt {
+    String(TextCompletionRequestPromptString),
+    Array([TextCompletionRequestPromptArrayItem; 1usize]),
+}
+impl ::std::convert::From<TextCompletionRequestPromptString>
+for TextCompletionRequestPrompt {
+    fn from(value: TextCompletionRequestPromptString) -> Self {
+        Self::String(value)
+    }
+}
+impl ::std::convert::From<[TextCompletionRequestPromptArrayItem; 1usize]>
+for TextCompletionRequestPrompt {
+    fn from(value: [TextCompletionRequestPromptArrayItem; 1usize]) -> Self {
+        Self::Array(value)
+    }
+}
+///`TextCompletionRequestPromptArrayItem`
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct TextCompletionRequestPromptArrayItem(::std::string::String);
+impl ::std::ops::Deref for TextCompletionRequestPromptArrayItem {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TextCompletionRequestPromptArrayItem>
+for ::std::string::String {
+    fn from(value: TextCompletionRequestPromptArrayItem) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TextCompletionRequestPromptArrayItem {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionRequestPromptArrayItem {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+for TextCompletionRequestPromptArrayItem {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TextCompletionRequestPromptArrayItem {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///`TextCompletionRequestPromptString`
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct TextCompletionRequestPromptString(::std::string::String);
+impl ::std::ops::Deref for TextCompletionRequestPromptString {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TextCompletionRequestPromptString> for ::std::string::String {
+    fn from(value: TextCompletionRequestPromptString) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TextCompletionRequestPromptString {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionRequestPromptString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+for TextCompletionRequestPromptString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TextCompletionRequestPromptString {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///`TextCompletionRequestStop`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum TextCompletionRequestStop {
+    String(TextCompletionRequestStopString),
+    Array(::std::vec::Vec<TextCompletionRequestStopArrayItem>),
+}
+impl ::std::convert::From<TextCompletionRequestStopString>
+for TextCompletionRequestStop {
+    fn from(value: TextCompletionRequestStopString) -> Self {
+        Self::String(value)
+    }
+}
+impl ::std::convert::From<::std::vec::Vec<TextCompletionRequestStopArrayItem>>
+for TextCompletionRequestStop {
+    fn from(value: ::std::vec::Vec<TextCompletionRequestStopArrayItem>) -> Self {
+        Self::Array(value)
+    }
+}
+///`TextCompletionRequestStopArrayItem`
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct TextCompletionRequestStopArrayItem(::std::string::String);
+impl ::std::ops::Deref for TextCompletionRequestStopArrayItem {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TextCompletionRequestStopArrayItem> for ::std::string::String {
+    fn from(value: TextCompletionRequestStopArrayItem) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TextCompletionRequestStopArrayItem {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionRequestStopArrayItem {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String>
+for TextCompletionRequestStopArrayItem {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TextCompletionRequestStopArrayItem {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///`TextCompletionRequestStopString`
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct TextCompletionRequestStopString(::std::string::String);
+impl ::std::ops::Deref for TextCompletionRequestStopString {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TextCompletionRequestStopString> for ::std::string::String {
+    fn from(value: TextCompletionRequestStopString) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TextCompletionRequestStopString {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionRequestStopString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TextCompletionRequestStopString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TextCompletionRequestStopString {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///Only with `stream` true.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextCompletionRequestStreamOptions {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub include_usage: ::std::option::Option<bool>,
+}
+///Names the session whose budgets apply (ORCH-2210): letters, digits, `.`, `_`, `:` and `-`.
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct TextCompletionRequestUser(::std::string::String);
+impl ::std::ops::Deref for TextCompletionRequestUser {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TextCompletionRequestUser> for ::std::string::String {
+    fn from(value: TextCompletionRequestUser) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TextCompletionRequestUser {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() > 128usize {
+            return Err("longer than 128 characters".into());
+        }
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TextCompletionRequestUser {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TextCompletionRequestUser {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TextCompletionRequestUser {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
 ///`TextPart`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -44,9 +44,10 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for orchestratord OpenAI-compatible surface
 
-Chat completions and the model list in the shape of OpenAI's API, for clients written
-for it. A chat completion is a task of the data plane: the same admission, queues, limits,
-session budgets, cancellation and metrics. Normative text: `.specs/orchestrator-spec.md`
+Chat completions, text completions and the model list in the shape of OpenAI's API, for
+clients written for it. A completion is a task of the data plane: the same admission,
+queues, limits, session budgets, cancellation and metrics; `X-Priority` picks its priority
+class and `X-Deadline-Ms` gives it a deadline. Normative text: `.specs/orchestrator-spec.md`
 §2.3. Every response carries `X-Correlation-Id` (ORCH-2009); every error has OpenAI's
 error shape with the contract's error code (ORCH-2208). These routes are open unless the
 server is configured with data-plane keys (ORCH-3040).
@@ -115,18 +116,22 @@ Sends a `POST` request to `/v1/chat/completions`
 
 Arguments:
 - `x_correlation_id`: Echoed on the response when it matches `^[A-Za-z0-9._:-]{1,128}$`; otherwise a new UUID v4 is used (ORCH-2009).
+- `x_deadline_ms`: Milliseconds from admission by which the completion's task must have started, as the task API's `deadline_ms`; any other value gets `400` with `param` `X-Deadline-Ms` (ORCH-2216).
+- `x_priority`: The priority class of the completion's task, `interactive` when absent; any other value gets `400` with `param` `X-Priority` (ORCH-2215).
 - `body`
 */
     pub async fn create_chat_completion<'a>(
         &'a self,
         x_correlation_id: Option<&'a str>,
+        x_deadline_ms: Option<::std::num::NonZeroU64>,
+        x_priority: Option<&'a ::api_types::Priority>,
         body: &'a ::api_types::ChatCompletionRequest,
     ) -> Result<
         ResponseValue<::api_types::ChatCompletion>,
         Error<::api_types::OpenAiErrorEnvelope>,
     > {
         let url = format!("{}/v1/chat/completions", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
@@ -134,6 +139,12 @@ Arguments:
             );
         if let Some(value) = x_correlation_id {
             header_map.append("X-Correlation-Id", value.to_string().try_into()?);
+        }
+        if let Some(value) = x_deadline_ms {
+            header_map.append("X-Deadline-Ms", value.to_string().try_into()?);
+        }
+        if let Some(value) = x_priority {
+            header_map.append("X-Priority", value.to_string().try_into()?);
         }
         #[allow(unused_mut)]
         let mut request = self
@@ -174,6 +185,102 @@ Arguments:
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Create a text completion, whole or streamed
+
+OpenAI's legacy text completion: `prompt` is the task's prompt, unchanged. With
+`stream: false` (the default) the answer is one `text_completion` object once the task
+has ended. With `stream: true` it is an event stream of `data:` lines, each a
+`text_completion` object, ending with `data: [DONE]`, or with an error object when the
+task fails.
+
+
+Sends a `POST` request to `/v1/completions`
+
+Arguments:
+- `x_correlation_id`: Echoed on the response when it matches `^[A-Za-z0-9._:-]{1,128}$`; otherwise a new UUID v4 is used (ORCH-2009).
+- `x_deadline_ms`: Milliseconds from admission by which the completion's task must have started, as the task API's `deadline_ms`; any other value gets `400` with `param` `X-Deadline-Ms` (ORCH-2216).
+- `x_priority`: The priority class of the completion's task, `interactive` when absent; any other value gets `400` with `param` `X-Priority` (ORCH-2215).
+- `body`
+*/
+    pub async fn create_completion<'a>(
+        &'a self,
+        x_correlation_id: Option<&'a str>,
+        x_deadline_ms: Option<::std::num::NonZeroU64>,
+        x_priority: Option<&'a ::api_types::Priority>,
+        body: &'a ::api_types::TextCompletionRequest,
+    ) -> Result<
+        ResponseValue<::api_types::TextCompletion>,
+        Error<::api_types::OpenAiErrorEnvelope>,
+    > {
+        let url = format!("{}/v1/completions", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        if let Some(value) = x_correlation_id {
+            header_map.append("X-Correlation-Id", value.to_string().try_into()?);
+        }
+        if let Some(value) = x_deadline_ms {
+            header_map.append("X-Deadline-Ms", value.to_string().try_into()?);
+        }
+        if let Some(value) = x_priority {
+            header_map.append("X-Priority", value.to_string().try_into()?);
+        }
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "create_completion",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            422u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            429u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             503u16 => {

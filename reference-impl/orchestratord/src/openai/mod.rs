@@ -1,9 +1,11 @@
-//! The OpenAI-compatible surface: `POST /v1/chat/completions` (whole or streamed) and
-//! `GET /v1/models`, thin over [`Service`]. A chat completion is a task: it is admitted by
-//! [`Service::enqueue`] into the same queues, under the same limits and session budgets, and
-//! read from the task's event log like the task API's stream; when the client goes away the
-//! response is dropped and the task is cancelled. Errors use OpenAI's shape with the contract's
-//! error code.
+//! The OpenAI-compatible surface: `POST /v1/chat/completions` and `POST /v1/completions`
+//! (whole or streamed) and `GET /v1/models`, thin over [`Service`]. A completion, chat or text,
+//! is a task: it is admitted by [`Service::enqueue`] into the same queues (its priority class
+//! and deadline from request headers), under the same limits and session budgets, and read
+//! from the task's event log like the task API's stream; when the client goes away the
+//! response is dropped and the task is cancelled. The two kinds differ only in how the request
+//! is read and in the objects sent back ([`response::Kind`]). Errors use OpenAI's shape with
+//! the contract's error code.
 //!
 //! - [`request`]: reading and checking a request (pure).
 //! - [`response`]: the objects sent back and the stop-sequence cut (pure).
@@ -19,25 +21,26 @@ use api_types::{EndEvent, ErrorCode, ErrorEvent, FinishReason};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::{Stream, StreamExt};
-use orchestrator_core::Priority;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::http::{CorrelationId, StrictJson};
 use crate::service::{EnqueueRequest, Service, Task};
-use request::{ChatRequest, parse_chat};
-use response::{Identity, StopScanner, Usage};
+use request::{Admission, CompletionRequest, FieldError};
+use response::{Identity, Kind, StopScanner, Usage};
 
 /// The routes of the OpenAI-compatible surface, behind the data-plane keys, with every
 /// refusal in OpenAI's error shape.
 pub fn routes(service: Arc<Service>) -> Router<Arc<Service>> {
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/completions", post(text_completions))
         .route("/v1/models", get(models))
         .route_layer(axum::middleware::from_fn_with_state(
             service,
@@ -54,6 +57,15 @@ struct Param(String);
 struct Refusal {
     error: ApiError,
     param: Option<String>,
+}
+
+impl From<FieldError> for Refusal {
+    fn from(error: FieldError) -> Self {
+        Self {
+            error: ApiError::new(ErrorCode::InvalidRequest, error.message),
+            param: Some(error.field),
+        }
+    }
 }
 
 impl From<ApiError> for Refusal {
@@ -82,6 +94,7 @@ impl IntoResponse for Refusal {
 /// OpenAI's shape `{"error": {"message", "type", "code", "param"}}` with the contract's code,
 /// keeping the status and headers the contract gives it (`Retry-After` and `X-Backoff-Ms` on
 /// 429).
+#[spectrace::implements("ORCH-2208")]
 async fn openai_errors(request: Request, next: Next) -> Response {
     let correlation_id = request
         .extensions()
@@ -105,6 +118,7 @@ async fn openai_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body.to_string()))
 }
 
+#[spectrace::implements("ORCH-2203")]
 async fn models(State(service): State<Arc<Service>>) -> Response {
     let names: Vec<String> = service
         .pools()
@@ -121,6 +135,7 @@ struct Reader {
     task: Arc<Task>,
 }
 
+#[spectrace::implements("ORCH-2211")]
 impl Drop for Reader {
     fn drop(&mut self) {
         self.service.stream_closed(&self.task);
@@ -151,6 +166,7 @@ impl Reader {
     }
 }
 
+#[spectrace::implements("ORCH-2206")]
 fn finish_reason(scanner: &StopScanner, end: &EndEvent) -> &'static str {
     if scanner.stopped() || end.finish_reason == FinishReason::Stop {
         "stop"
@@ -166,6 +182,7 @@ fn now_seconds() -> u64 {
 }
 
 /// The pool serving `model`: the first by pool id.
+#[spectrace::implements("ORCH-2204")]
 fn pool_for(service: &Service, model: &str) -> Result<String, ApiError> {
     service
         .pools()
@@ -181,6 +198,7 @@ fn pool_for(service: &Service, model: &str) -> Result<String, ApiError> {
 }
 
 /// Without `max_tokens`, as many tokens as the pool allows and its context leaves room for.
+#[spectrace::implements("ORCH-2205")]
 fn default_max_tokens(service: &Service, pool_id: &str, prompt: &str) -> u64 {
     let Some(pool) = service.pools().get(pool_id) else {
         return 1;
@@ -195,10 +213,22 @@ fn default_max_tokens(service: &Service, pool_id: &str, prompt: &str) -> u64 {
     limit.min(room).max(1)
 }
 
-/// Admits the completion as a task and claims its stream.
+/// Admits the completion as a task, in the priority class and with the deadline of its
+/// headers, and claims its stream. Through [`Service::enqueue`], it is logged with the
+/// request's correlation id, counted in the metrics and bounded by the task timeouts as any
+/// task is.
+#[spectrace::implements(
+    "ORCH-2209",
+    "ORCH-2210",
+    "ORCH-2212",
+    "ORCH-2215",
+    "ORCH-2216",
+    "ORCH-2219"
+)]
 fn admit(
     service: &Arc<Service>,
-    request: &ChatRequest,
+    request: &CompletionRequest,
+    admission: Admission,
     correlation_id: String,
 ) -> Result<Reader, Refusal> {
     let pool = pool_for(service, &request.model)?;
@@ -209,12 +239,12 @@ fn admit(
         pool,
         prompt: request.prompt.clone(),
         max_tokens,
-        priority: Priority::Interactive,
+        priority: admission.priority,
         model: Some(request.model.clone()),
         seed: request.seed,
         temperature: request.temperature,
         session_id: request.user.clone(),
-        deadline_ms: None,
+        deadline_ms: admission.deadline_ms,
         correlation_id,
         stop: request.stop.clone(),
     })?;
@@ -230,36 +260,70 @@ fn admit(
     })
 }
 
+/// The admission headers of a request, read by [`request::parse_admission`].
+fn admission(headers: &HeaderMap) -> Result<Admission, FieldError> {
+    let value = |name: &str| headers.get(name).map(|v| v.to_str().ok());
+    request::parse_admission(
+        value(request::PRIORITY_HEADER),
+        value(request::DEADLINE_HEADER),
+    )
+}
+
+#[spectrace::implements("ORCH-2201", "ORCH-2202")]
 async fn chat_completions(
     State(service): State<Arc<Service>>,
     axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
+    headers: HeaderMap,
     StrictJson(body): StrictJson<serde_json::Map<String, Value>>,
 ) -> Result<Response, Refusal> {
-    let request = parse_chat(&body).map_err(|e| Refusal {
-        error: ApiError::new(ErrorCode::InvalidRequest, e.message),
-        param: Some(e.field),
-    })?;
-    let reader = admit(&service, &request, correlation_id)?;
+    let request = request::parse_chat(&body)?;
+    complete(&service, Kind::Chat, &request, &headers, correlation_id).await
+}
+
+#[spectrace::implements("ORCH-2213", "ORCH-2214", "ORCH-2218")]
+async fn text_completions(
+    State(service): State<Arc<Service>>,
+    axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
+    headers: HeaderMap,
+    StrictJson(body): StrictJson<serde_json::Map<String, Value>>,
+) -> Result<Response, Refusal> {
+    let request = request::parse_text(&body)?;
+    complete(&service, Kind::Text, &request, &headers, correlation_id).await
+}
+
+/// A completion of either kind: admitted as a task, then answered whole or streamed.
+async fn complete(
+    service: &Arc<Service>,
+    kind: Kind,
+    request: &CompletionRequest,
+    headers: &HeaderMap,
+    correlation_id: String,
+) -> Result<Response, Refusal> {
+    let admission = admission(headers)?;
+    let reader = admit(service, request, admission, correlation_id)?;
     let who = Identity {
-        id: format!("chatcmpl-{}", reader.task.id),
+        id: format!("{}{}", kind.id_prefix(), reader.task.id),
         created: now_seconds(),
         model: request.model.clone(),
     };
     let scanner = StopScanner::new(request.stop.clone());
     if request.stream {
         let keepalive = Duration::from_millis(service.config().sse.keepalive_ms);
-        let stream = chunks(reader, who, scanner, request.include_usage);
+        let stream = chunks(kind, reader, who, scanner, request.include_usage);
         Ok(Sse::new(stream)
             .keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive"))
             .into_response())
     } else {
-        whole(reader, who, scanner).await
+        whole(kind, reader, who, scanner).await
     }
 }
 
 /// A non-streaming completion: waits for the task's end, holding its stream, so that a
-/// disconnect (which drops this future) cancels the task.
+/// disconnect (which drops this future) cancels the task. A task that fails is answered with
+/// its error code.
+#[spectrace::implements("ORCH-2201", "ORCH-2213", "ORCH-2219")]
 async fn whole(
+    kind: Kind,
     reader: Reader,
     who: Identity,
     mut scanner: StopScanner,
@@ -277,7 +341,7 @@ async fn whole(
                     completion_tokens: end.tokens_out,
                 };
                 let reason = finish_reason(&scanner, &end);
-                let body = response::chat_completion(&who, &text, reason, usage);
+                let body = kind.whole(&who, &text, reason, usage);
                 return Ok(axum::Json(body).into_response());
             }
             Some(Step::Failed(error)) => {
@@ -293,21 +357,19 @@ async fn whole(
     .into())
 }
 
-/// A streamed completion: a first chunk with the assistant role, one chunk per piece of text,
-/// a last chunk with the finish reason, the usage chunk if asked, and `[DONE]`; a task that
-/// fails ends the stream with an error object instead.
+/// A streamed completion: the kind's opening chunk (a chat completion's assistant role), one
+/// chunk per piece of text, a last chunk with the finish reason, the usage chunk if asked, and
+/// `[DONE]`; a task that fails ends the stream with an error object instead.
+#[spectrace::implements("ORCH-2202", "ORCH-2214", "ORCH-2219")]
 fn chunks(
+    kind: Kind,
     reader: Reader,
     who: Identity,
     scanner: StopScanner,
     include_usage: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let data = |value: Value| Event::default().data(value.to_string());
-    let first = data(response::chat_chunk(
-        &who,
-        json!({"role": "assistant", "content": ""}),
-        None,
-    ));
+    let opening = kind.opening(&who).map(data);
     let following = futures::stream::unfold(
         Some((reader, who, scanner, 0usize)),
         move |state| async move {
@@ -319,11 +381,7 @@ fn chunks(
                     let events = if out.is_empty() {
                         Vec::new()
                     } else {
-                        vec![data(response::chat_chunk(
-                            &who,
-                            json!({"content": out}),
-                            None,
-                        ))]
+                        vec![data(kind.piece(&who, &out))]
                     };
                     return Some((events, Some((reader, who, scanner, index + 1))));
                 }
@@ -331,20 +389,16 @@ fn chunks(
                     let mut events = Vec::new();
                     let rest = scanner.finish();
                     if !rest.is_empty() {
-                        events.push(data(response::chat_chunk(
-                            &who,
-                            json!({"content": rest}),
-                            None,
-                        )));
+                        events.push(data(kind.piece(&who, &rest)));
                     }
                     let reason = finish_reason(&scanner, &end);
-                    events.push(data(response::chat_chunk(&who, json!({}), Some(reason))));
+                    events.push(data(kind.finish(&who, reason)));
                     if include_usage {
                         let usage = Usage {
                             prompt_tokens: end.tokens_in,
                             completion_tokens: end.tokens_out,
                         };
-                        events.push(data(response::usage_chunk(&who, usage)));
+                        events.push(data(kind.usage_chunk(&who, usage)));
                     }
                     events.push(Event::default().data("[DONE]"));
                     events
@@ -368,7 +422,7 @@ fn chunks(
             Some((events, None))
         },
     );
-    futures::stream::once(async move { first })
+    futures::stream::iter(opening)
         .chain(following.flat_map(futures::stream::iter))
         .map(Ok)
 }

@@ -1,58 +1,106 @@
-//! Reading an OpenAI chat completion request: which fields the server supports, which OpenAI
-//! fields it refuses (by name, never ignored), how the messages become one prompt, and the
-//! checks on each value. Pure: a JSON object in, a [`ChatRequest`] or a [`FieldError`] out.
+//! Reading an OpenAI completion request, chat (`/v1/chat/completions`) or text
+//! (`/v1/completions`): which fields the server supports, which OpenAI fields it refuses (by
+//! name, never ignored), how the messages become one prompt, the checks on each value, and the
+//! request headers that choose the priority class and the deadline. Pure: a JSON object (and
+//! header values) in, a [`CompletionRequest`] (and [`Admission`]) or a [`FieldError`] out.
 
+use orchestrator_core::Priority;
 use serde_json::{Map, Value};
 
 /// Most stop sequences a request may give, as in OpenAI's API.
 pub const MAX_STOP_SEQUENCES: usize = 4;
 
-/// The fields of OpenAI's chat completion request the server supports.
-const SUPPORTED: [&str; 10] = [
-    "model",
-    "messages",
-    "max_tokens",
-    "max_completion_tokens",
-    "seed",
-    "temperature",
-    "stop",
-    "user",
-    "stream",
-    "stream_options",
-];
+/// The request header that picks the priority class of a completion's task.
+pub const PRIORITY_HEADER: &str = "x-priority";
 
-/// The fields of OpenAI's chat completion request the server does not support, each with the
-/// one value it accepts because that value asks for nothing (OpenAI's default), if any.
-const UNSUPPORTED: [(&str, Option<&str>); 26] = [
-    ("audio", None),
-    ("frequency_penalty", Some("0")),
-    ("function_call", None),
-    ("functions", None),
-    ("logit_bias", None),
-    ("logprobs", Some("false")),
-    ("metadata", None),
-    ("modalities", None),
-    ("n", Some("1")),
-    ("parallel_tool_calls", None),
-    ("prediction", None),
-    ("presence_penalty", Some("0")),
-    ("prompt_cache_key", None),
-    ("reasoning_effort", None),
-    ("response_format", None),
-    ("safety_identifier", None),
-    ("service_tier", None),
-    ("store", Some("false")),
-    ("tool_choice", None),
-    ("tools", None),
-    ("top_logprobs", None),
-    ("top_p", Some("1")),
-    ("verbosity", None),
-    ("web_search_options", None),
-    ("top_k", None),
-    ("n_probs", None),
-];
+/// The request header that gives a completion's task a deadline, as the task API's
+/// `deadline_ms`.
+pub const DEADLINE_HEADER: &str = "x-deadline-ms";
 
-/// A refused request: the field at fault (a JSON path such as `messages[1].role`) and why.
+/// The fields of a kind of completion request: those the server supports, and the OpenAI
+/// fields it does not support, each with the one value it accepts because that value asks for
+/// nothing (OpenAI's default), if any.
+struct Fields {
+    supported: &'static [&'static str],
+    unsupported: &'static [(&'static str, Option<&'static str>)],
+}
+
+/// The fields of OpenAI's chat completion request.
+#[spectrace::implements("ORCH-2207")]
+const CHAT_FIELDS: Fields = Fields {
+    supported: &[
+        "model",
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "seed",
+        "temperature",
+        "stop",
+        "user",
+        "stream",
+        "stream_options",
+    ],
+    unsupported: &[
+        ("audio", None),
+        ("frequency_penalty", Some("0")),
+        ("function_call", None),
+        ("functions", None),
+        ("logit_bias", None),
+        ("logprobs", Some("false")),
+        ("metadata", None),
+        ("modalities", None),
+        ("n", Some("1")),
+        ("parallel_tool_calls", None),
+        ("prediction", None),
+        ("presence_penalty", Some("0")),
+        ("prompt_cache_key", None),
+        ("reasoning_effort", None),
+        ("response_format", None),
+        ("safety_identifier", None),
+        ("service_tier", None),
+        ("store", Some("false")),
+        ("tool_choice", None),
+        ("tools", None),
+        ("top_logprobs", None),
+        ("top_p", Some("1")),
+        ("verbosity", None),
+        ("web_search_options", None),
+        ("top_k", None),
+        ("n_probs", None),
+    ],
+};
+
+/// The fields of OpenAI's (legacy) text completion request.
+#[spectrace::implements("ORCH-2217")]
+const TEXT_FIELDS: Fields = Fields {
+    supported: &[
+        "model",
+        "prompt",
+        "max_tokens",
+        "seed",
+        "temperature",
+        "stop",
+        "user",
+        "stream",
+        "stream_options",
+    ],
+    unsupported: &[
+        ("best_of", Some("1")),
+        ("echo", Some("false")),
+        ("frequency_penalty", Some("0")),
+        ("logit_bias", None),
+        ("logprobs", None),
+        ("n", Some("1")),
+        ("presence_penalty", Some("0")),
+        ("suffix", None),
+        ("top_p", Some("1")),
+        ("top_k", None),
+        ("n_probs", None),
+    ],
+};
+
+/// A refused request: the field at fault (a JSON path such as `messages[1].role`, or a header
+/// name) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// The offending field.
@@ -67,14 +115,21 @@ impl FieldError {
         let message = format!("invalid body: field `{field}`: {why}");
         Self { field, message }
     }
+
+    fn header(name: &str, why: &str) -> Self {
+        Self {
+            field: name.to_owned(),
+            message: format!("invalid header `{name}`: {why}"),
+        }
+    }
 }
 
-/// A valid chat completion request.
+/// A valid completion request, chat or text: what the task is made of.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChatRequest {
+pub struct CompletionRequest {
     /// The model, which selects the pool.
     pub model: String,
-    /// The messages rendered as one prompt ([`render_prompt`]).
+    /// The prompt: the messages rendered ([`render_prompt`]), or a text completion's `prompt`.
     pub prompt: String,
     /// Most tokens to generate, if the client said.
     pub max_tokens: Option<u64>,
@@ -92,6 +147,15 @@ pub struct ChatRequest {
     pub include_usage: bool,
 }
 
+/// How a completion's task is admitted, from the request headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// The priority class: [`PRIORITY_HEADER`], `interactive` when absent.
+    pub priority: Priority,
+    /// The relative deadline of [`DEADLINE_HEADER`], if given.
+    pub deadline_ms: Option<u64>,
+}
+
 /// One message, reduced to what the prompt needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -104,6 +168,7 @@ pub struct Message {
 /// The prompt of a conversation: each message as `role: content` on its own line, then
 /// `assistant:` for the reply. The same text enqueued as a task's prompt generates the same
 /// tokens for the same seed.
+#[spectrace::implements("ORCH-2212")]
 pub fn render_prompt(messages: &[Message]) -> String {
     let mut prompt = String::new();
     for message in messages {
@@ -118,12 +183,121 @@ pub fn render_prompt(messages: &[Message]) -> String {
 
 /// Reads a chat completion request from its JSON object. A field set to `null` counts as
 /// absent, as in OpenAI's API.
-pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, FieldError> {
+#[spectrace::implements("ORCH-2201")]
+pub fn parse_chat(body: &Map<String, Value>) -> Result<CompletionRequest, FieldError> {
+    refuse_unsupported(body, &CHAT_FIELDS)?;
+    let model = parse_model(body)?;
+    let messages = match field(body, "messages") {
+        Some(Value::Array(messages)) if !messages.is_empty() => messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| parse_message(i, m))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(FieldError::new("messages", "must be a non-empty array")),
+        None => return Err(FieldError::new("messages", "missing field")),
+    };
+    let max_tokens = parse_max_tokens(body)?;
+    let max_completion_tokens = positive(
+        field(body, "max_completion_tokens"),
+        "max_completion_tokens",
+    )?;
+    if max_tokens.is_some() && max_completion_tokens.is_some() {
+        return Err(FieldError::new(
+            "max_tokens",
+            "give either max_tokens or max_completion_tokens, not both",
+        ));
+    }
+    parse_sampling(
+        body,
+        model,
+        render_prompt(&messages),
+        max_tokens.or(max_completion_tokens),
+    )
+}
+
+/// Reads a text completion request from its JSON object: `prompt` is a non-empty string, or an
+/// array holding exactly one, and is the task's prompt unchanged. A field set to `null` counts
+/// as absent.
+#[spectrace::implements("ORCH-2213")]
+pub fn parse_text(body: &Map<String, Value>) -> Result<CompletionRequest, FieldError> {
+    refuse_unsupported(body, &TEXT_FIELDS)?;
+    let model = parse_model(body)?;
+    let prompt = match field(body, "prompt") {
+        Some(Value::String(prompt)) if !prompt.is_empty() => prompt.clone(),
+        Some(Value::Array(prompts)) => match prompts.as_slice() {
+            [Value::String(prompt)] if !prompt.is_empty() => prompt.clone(),
+            _ => {
+                return Err(FieldError::new(
+                    "prompt",
+                    "an array must hold exactly one non-empty string (this server takes one prompt per request, and no token arrays)",
+                ));
+            }
+        },
+        Some(_) => {
+            return Err(FieldError::new(
+                "prompt",
+                "must be a non-empty string or an array of one",
+            ));
+        }
+        None => return Err(FieldError::new("prompt", "missing field")),
+    };
+    let max_tokens = parse_max_tokens(body)?;
+    parse_sampling(body, model, prompt, max_tokens)
+}
+
+/// Reads the request headers that choose how the task is admitted: [`PRIORITY_HEADER`]
+/// (`interactive` or `batch`) and [`DEADLINE_HEADER`] (milliseconds, at least 1). Each is given
+/// as its value, `None` when absent; a value that is not text is passed as `Some(None)`.
+#[spectrace::implements("ORCH-2215", "ORCH-2216")]
+pub fn parse_admission(
+    priority: Option<Option<&str>>,
+    deadline: Option<Option<&str>>,
+) -> Result<Admission, FieldError> {
+    let priority = match priority {
+        None => Priority::Interactive,
+        Some(Some("interactive")) => Priority::Interactive,
+        Some(Some("batch")) => Priority::Batch,
+        Some(_) => {
+            return Err(FieldError::header(
+                "X-Priority",
+                "must be `interactive` or `batch`",
+            ));
+        }
+    };
+    let deadline_ms = match deadline {
+        None => None,
+        Some(value) => Some(
+            value
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|ms| *ms > 0)
+                .ok_or_else(|| {
+                    FieldError::header(
+                        "X-Deadline-Ms",
+                        "must be a whole number of milliseconds from 1 to 2^64-1",
+                    )
+                })?,
+        ),
+    };
+    Ok(Admission {
+        priority,
+        deadline_ms,
+    })
+}
+
+/// The field's value, `None` when absent or `null`.
+fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    body.get(name).filter(|v| !v.is_null())
+}
+
+/// Refuses, by name, every field that is neither supported nor `null` nor, for an OpenAI field
+/// this server does not support, the value that asks for nothing.
+#[spectrace::implements("ORCH-2207", "ORCH-2217")]
+fn refuse_unsupported(body: &Map<String, Value>, fields: &Fields) -> Result<(), FieldError> {
     for (name, value) in body {
-        if value.is_null() || SUPPORTED.contains(&name.as_str()) {
+        if value.is_null() || fields.supported.contains(&name.as_str()) {
             continue;
         }
-        match UNSUPPORTED.iter().find(|(field, _)| *field == name) {
+        match fields.unsupported.iter().find(|(field, _)| *field == name) {
             Some((_, Some(neutral))) if asks_for_nothing(value, neutral) => {}
             Some((_, Some(neutral))) => {
                 return Err(FieldError::new(
@@ -137,30 +311,32 @@ pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, FieldError> 
             None => return Err(FieldError::new(name, "unknown field")),
         }
     }
-    let field = |name: &str| body.get(name).filter(|v| !v.is_null());
-    let model = match field("model") {
-        Some(Value::String(model)) if !model.is_empty() => model.clone(),
-        Some(_) => return Err(FieldError::new("model", "must be a non-empty string")),
-        None => return Err(FieldError::new("model", "missing field")),
-    };
-    let messages = match field("messages") {
-        Some(Value::Array(messages)) if !messages.is_empty() => messages
-            .iter()
-            .enumerate()
-            .map(|(i, m)| parse_message(i, m))
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err(FieldError::new("messages", "must be a non-empty array")),
-        None => return Err(FieldError::new("messages", "missing field")),
-    };
-    let max_tokens = positive(field("max_tokens"), "max_tokens")?;
-    let max_completion_tokens = positive(field("max_completion_tokens"), "max_completion_tokens")?;
-    if max_tokens.is_some() && max_completion_tokens.is_some() {
-        return Err(FieldError::new(
-            "max_tokens",
-            "give either max_tokens or max_completion_tokens, not both",
-        ));
+    Ok(())
+}
+
+fn parse_model(body: &Map<String, Value>) -> Result<String, FieldError> {
+    match field(body, "model") {
+        Some(Value::String(model)) if !model.is_empty() => Ok(model.clone()),
+        Some(_) => Err(FieldError::new("model", "must be a non-empty string")),
+        None => Err(FieldError::new("model", "missing field")),
     }
-    let seed = match field("seed") {
+}
+
+#[spectrace::implements("ORCH-2205")]
+fn parse_max_tokens(body: &Map<String, Value>) -> Result<Option<u64>, FieldError> {
+    positive(field(body, "max_tokens"), "max_tokens")
+}
+
+/// The fields both kinds share: `seed`, `temperature`, `stop`, `user`, `stream` and
+/// `stream_options`.
+#[spectrace::implements("ORCH-2205")]
+fn parse_sampling(
+    body: &Map<String, Value>,
+    model: String,
+    prompt: String,
+    max_tokens: Option<u64>,
+) -> Result<CompletionRequest, FieldError> {
+    let seed = match field(body, "seed") {
         Some(value) => Some(
             value
                 .as_u64()
@@ -168,15 +344,15 @@ pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, FieldError> 
         ),
         None => None,
     };
-    let temperature = match field("temperature") {
+    let temperature = match field(body, "temperature") {
         Some(value) => value
             .as_f64()
             .filter(|t| (0.0..=2.0).contains(t))
             .ok_or_else(|| FieldError::new("temperature", "must be a number from 0 to 2"))?,
         None => 1.0,
     };
-    let stop = parse_stop(field("stop"))?;
-    let user = match field("user") {
+    let stop = parse_stop(field(body, "stop"))?;
+    let user = match field(body, "user") {
         Some(Value::String(user)) if is_session_id(user) => Some(user.clone()),
         Some(_) => {
             return Err(FieldError::new(
@@ -186,12 +362,12 @@ pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, FieldError> 
         }
         None => None,
     };
-    let stream = match field("stream") {
+    let stream = match field(body, "stream") {
         Some(Value::Bool(stream)) => *stream,
         Some(_) => return Err(FieldError::new("stream", "must be a boolean")),
         None => false,
     };
-    let include_usage = match field("stream_options") {
+    let include_usage = match field(body, "stream_options") {
         Some(Value::Object(options)) => parse_stream_options(options)?,
         Some(_) => return Err(FieldError::new("stream_options", "must be an object")),
         None => false,
@@ -202,10 +378,10 @@ pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, FieldError> 
             "is only allowed when `stream` is true",
         ));
     }
-    Ok(ChatRequest {
+    Ok(CompletionRequest {
         model,
-        prompt: render_prompt(&messages),
-        max_tokens: max_tokens.or(max_completion_tokens),
+        prompt,
+        max_tokens,
         seed,
         temperature,
         stop,
@@ -216,6 +392,7 @@ pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, FieldError> 
 }
 
 /// True when `value` is the field's neutral value; numbers compare by value (`1` and `1.0`).
+#[spectrace::implements("ORCH-2207", "ORCH-2217")]
 fn asks_for_nothing(value: &Value, neutral: &str) -> bool {
     match (value, serde_json::from_str::<Value>(neutral)) {
         (Value::Number(n), Ok(Value::Number(m))) => n.as_f64() == m.as_f64(),
@@ -225,6 +402,7 @@ fn asks_for_nothing(value: &Value, neutral: &str) -> bool {
 }
 
 /// A session id the task API would accept: what a `user` may be.
+#[spectrace::implements("ORCH-2210")]
 fn is_session_id(value: &str) -> bool {
     (1..=128).contains(&value.len())
         && value
@@ -243,6 +421,7 @@ fn positive(value: Option<&Value>, name: &str) -> Result<Option<u64>, FieldError
     }
 }
 
+#[spectrace::implements("ORCH-2206")]
 fn parse_stop(value: Option<&Value>) -> Result<Vec<String>, FieldError> {
     let stop = match value {
         None => Vec::new(),
@@ -275,6 +454,7 @@ fn parse_stop(value: Option<&Value>) -> Result<Vec<String>, FieldError> {
     Ok(stop)
 }
 
+#[spectrace::implements("ORCH-2202", "ORCH-2214")]
 fn parse_stream_options(options: &Map<String, Value>) -> Result<bool, FieldError> {
     let mut include_usage = false;
     for (name, value) in options {
@@ -374,7 +554,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parse(body: Value) -> Result<ChatRequest, FieldError> {
+    fn parse(body: Value) -> Result<CompletionRequest, FieldError> {
         parse_chat(body.as_object().unwrap())
     }
 
@@ -516,6 +696,105 @@ mod tests {
             ("seed", Value::Null),
         ] {
             assert!(parse(with(field, value)).is_ok(), "{field}");
+        }
+    }
+
+    fn text(body: Value) -> Result<CompletionRequest, FieldError> {
+        parse_text(body.as_object().unwrap())
+    }
+
+    #[spectrace::covers("ORCH-2213", kind = "test")]
+    #[test]
+    fn a_text_prompt_is_one_string_taken_unchanged() {
+        for prompt in [json!("Once\nupon"), json!(["Once\nupon"])] {
+            let request = text(json!({"model": "m", "prompt": prompt})).unwrap();
+            assert_eq!(request.prompt, "Once\nupon");
+            assert_eq!(request.max_tokens, None);
+            assert_eq!(request.temperature, 1.0);
+        }
+        for prompt in [
+            json!(["a", "b"]),
+            json!([]),
+            json!([[1]]),
+            json!([1]),
+            json!(""),
+            json!([""]),
+            json!({}),
+        ] {
+            let error = text(json!({"model": "m", "prompt": prompt})).unwrap_err();
+            assert_eq!(error.field, "prompt", "{prompt}");
+            assert!(error.message.contains("`prompt`"));
+        }
+        assert_eq!(text(json!({"model": "m"})).unwrap_err().field, "prompt");
+        assert_eq!(text(json!({"prompt": "p"})).unwrap_err().field, "model");
+    }
+
+    #[spectrace::covers("ORCH-2217", kind = "test")]
+    #[test]
+    fn unsupported_text_fields_are_refused_by_name_unless_they_ask_for_nothing() {
+        let with = |field: &str, value: Value| {
+            let mut body = json!({"model": "m", "prompt": "p"});
+            body[field] = value;
+            text(body)
+        };
+        for (field, value) in [
+            ("echo", json!(true)),
+            ("suffix", json!("x")),
+            ("best_of", json!(3)),
+            ("logprobs", json!(0)),
+            ("n", json!(2)),
+            ("logit_bias", json!({})),
+            ("top_p", json!(0.9)),
+            ("max_completion_tokens", json!(3)),
+            ("messages", json!([])),
+        ] {
+            let error = with(field, value).unwrap_err();
+            assert_eq!(error.field, field);
+            assert!(error.message.contains(&format!("`{field}`")));
+        }
+        for (field, value) in [
+            ("echo", json!(false)),
+            ("best_of", json!(1)),
+            ("n", json!(1.0)),
+            ("suffix", Value::Null),
+            ("logprobs", Value::Null),
+            ("presence_penalty", json!(0)),
+        ] {
+            assert!(with(field, value).is_ok(), "{field}");
+        }
+        let request = with("stop", json!(["\n"])).unwrap();
+        assert_eq!(request.stop, ["\n"]);
+    }
+
+    #[spectrace::covers("ORCH-2215", "ORCH-2216", kind = "test")]
+    #[test]
+    fn the_admission_headers_pick_the_class_and_the_deadline() {
+        let ok = |p, d| parse_admission(p, d).unwrap();
+        assert_eq!(
+            ok(None, None),
+            Admission {
+                priority: Priority::Interactive,
+                deadline_ms: None
+            }
+        );
+        assert_eq!(ok(Some(Some("batch")), None).priority, Priority::Batch);
+        assert_eq!(
+            ok(Some(Some("interactive")), None).priority,
+            Priority::Interactive
+        );
+        assert_eq!(ok(None, Some(Some("1"))).deadline_ms, Some(1));
+        assert_eq!(
+            ok(None, Some(Some("18446744073709551615"))).deadline_ms,
+            Some(u64::MAX)
+        );
+        for priority in [Some("BATCH"), Some(""), None] {
+            let error = parse_admission(Some(priority), None).unwrap_err();
+            assert_eq!(error.field, "X-Priority");
+            assert!(error.message.contains("`X-Priority`"));
+        }
+        for deadline in [Some("0"), Some("-1"), Some("1e3"), Some(" 5"), None] {
+            let error = parse_admission(None, Some(deadline)).unwrap_err();
+            assert_eq!(error.field, "X-Deadline-Ms", "{deadline:?}");
         }
     }
 }

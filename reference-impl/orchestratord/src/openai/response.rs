@@ -1,6 +1,7 @@
-//! What the OpenAI-compatible surface sends: the completion object, the stream's chunks, the
-//! model list and the error body, and the [`StopScanner`] that cuts generated text at a stop
-//! sequence without ever sending part of one. Pure: values in, JSON out.
+//! What the OpenAI-compatible surface sends: the completion objects and the stream's chunks of
+//! each [`Kind`] of completion, the model list and the error body, and the [`StopScanner`] that
+//! cuts generated text at a stop sequence without ever sending part of one. Pure: values in,
+//! JSON out.
 
 use api_types::ErrorCode;
 use serde_json::{Value, json};
@@ -27,7 +28,7 @@ impl Usage {
 /// The `id`, `created` and `model` every object of one completion repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    /// `chatcmpl-` and the task id.
+    /// [`Kind::id_prefix`] and the task id.
     pub id: String,
     /// Unix time in seconds when the request was admitted.
     pub created: u64,
@@ -35,7 +36,118 @@ pub struct Identity {
     pub model: String,
 }
 
+/// The kind of completion a route answers: a chat completion (`/v1/chat/completions`) or a
+/// text completion (`/v1/completions`). The task behind either is the same; only the objects
+/// sent back differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `chat.completion` and `chat.completion.chunk` objects.
+    Chat,
+    /// `text_completion` objects, whole and in chunks.
+    Text,
+}
+
+impl Kind {
+    /// What the `id` of a completion starts with, before the task id.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            Kind::Chat => "chatcmpl-",
+            Kind::Text => "cmpl-",
+        }
+    }
+
+    /// The answer of a non-streaming completion.
+    #[spectrace::implements("ORCH-2201", "ORCH-2213")]
+    pub fn whole(self, who: &Identity, text: &str, finish_reason: &str, usage: Usage) -> Value {
+        match self {
+            Kind::Chat => chat_completion(who, text, finish_reason, usage),
+            Kind::Text => text_completion(who, text, finish_reason, usage),
+        }
+    }
+
+    /// The chunk a stream starts with, before any text: the assistant role of a chat
+    /// completion; none for a text completion.
+    #[spectrace::implements("ORCH-2202", "ORCH-2214")]
+    pub fn opening(self, who: &Identity) -> Option<Value> {
+        match self {
+            Kind::Chat => Some(chat_chunk(
+                who,
+                json!({"role": "assistant", "content": ""}),
+                None,
+            )),
+            Kind::Text => None,
+        }
+    }
+
+    /// The chunk carrying one piece of generated text.
+    #[spectrace::implements("ORCH-2202", "ORCH-2214")]
+    pub fn piece(self, who: &Identity, text: &str) -> Value {
+        match self {
+            Kind::Chat => chat_chunk(who, json!({"content": text}), None),
+            Kind::Text => text_chunk(who, text, None),
+        }
+    }
+
+    /// The chunk that ends the text, with its finish reason and no text.
+    #[spectrace::implements("ORCH-2202", "ORCH-2214")]
+    pub fn finish(self, who: &Identity, finish_reason: &str) -> Value {
+        match self {
+            Kind::Chat => chat_chunk(who, json!({}), Some(finish_reason)),
+            Kind::Text => text_chunk(who, "", Some(finish_reason)),
+        }
+    }
+
+    /// The last chunk of a stream that asked for usage: no choice, the usage.
+    #[spectrace::implements("ORCH-2202", "ORCH-2214")]
+    pub fn usage_chunk(self, who: &Identity, usage: Usage) -> Value {
+        let object = match self {
+            Kind::Chat => "chat.completion.chunk",
+            Kind::Text => "text_completion",
+        };
+        json!({
+            "id": who.id,
+            "object": object,
+            "created": who.created,
+            "model": who.model,
+            "choices": [],
+            "usage": usage.to_json(),
+        })
+    }
+}
+
+/// The answer of a non-streaming text completion.
+#[spectrace::implements("ORCH-2213")]
+pub fn text_completion(who: &Identity, text: &str, finish_reason: &str, usage: Usage) -> Value {
+    json!({
+        "id": who.id,
+        "object": "text_completion",
+        "created": who.created,
+        "model": who.model,
+        "choices": [{
+            "text": text,
+            "index": 0,
+            "logprobs": null,
+            "finish_reason": finish_reason,
+        }],
+        "usage": usage.to_json(),
+    })
+}
+
+/// One chunk of a streamed text completion: a piece of `text` for choice 0 and its
+/// `finish_reason`.
+#[spectrace::implements("ORCH-2214")]
+pub fn text_chunk(who: &Identity, text: &str, finish_reason: Option<&str>) -> Value {
+    json!({
+        "id": who.id,
+        "object": "text_completion",
+        "created": who.created,
+        "model": who.model,
+        "choices": [{"text": text, "index": 0, "logprobs": null, "finish_reason": finish_reason}],
+    })
+}
+
 /// The answer of a non-streaming chat completion.
+#[spectrace::implements("ORCH-2201")]
 pub fn chat_completion(who: &Identity, text: &str, finish_reason: &str, usage: Usage) -> Value {
     json!({
         "id": who.id,
@@ -52,6 +164,7 @@ pub fn chat_completion(who: &Identity, text: &str, finish_reason: &str, usage: U
 }
 
 /// One chunk of a streamed chat completion: `delta` for choice 0 and its `finish_reason`.
+#[spectrace::implements("ORCH-2202")]
 pub fn chat_chunk(who: &Identity, delta: Value, finish_reason: Option<&str>) -> Value {
     json!({
         "id": who.id,
@@ -62,19 +175,8 @@ pub fn chat_chunk(who: &Identity, delta: Value, finish_reason: Option<&str>) -> 
     })
 }
 
-/// The last chunk of a stream that asked for usage: no choice, the usage.
-pub fn usage_chunk(who: &Identity, usage: Usage) -> Value {
-    json!({
-        "id": who.id,
-        "object": "chat.completion.chunk",
-        "created": who.created,
-        "model": who.model,
-        "choices": [],
-        "usage": usage.to_json(),
-    })
-}
-
 /// The model list: one entry per distinct model name, in the order given.
+#[spectrace::implements("ORCH-2203")]
 pub fn model_list<'a>(models: impl IntoIterator<Item = &'a str>) -> Value {
     let mut seen = Vec::new();
     for model in models {
@@ -90,6 +192,7 @@ pub fn model_list<'a>(models: impl IntoIterator<Item = &'a str>) -> Value {
 }
 
 /// OpenAI's error `type` for the status of a refusal.
+#[spectrace::implements("ORCH-2208")]
 pub fn error_type(status: u16) -> &'static str {
     match status {
         401 => "authentication_error",
@@ -103,6 +206,7 @@ pub fn error_type(status: u16) -> &'static str {
 
 /// The error body: OpenAI's shape, with the contract's error code as `code` and the field at
 /// fault, if any, as `param`.
+#[spectrace::implements("ORCH-2208")]
 pub fn error_body(
     status: u16,
     code: ErrorCode,
@@ -131,6 +235,7 @@ pub struct StopScanner {
     stopped: bool,
 }
 
+#[spectrace::implements("ORCH-2206")]
 impl StopScanner {
     /// A scanner for these stop sequences (none: text passes through).
     pub fn new(stops: Vec<String>) -> Self {

@@ -543,10 +543,10 @@ fn the_verifier_knows_every_operation_and_response_of_every_document() {
         .iter()
         .map(|op| op.id.as_str())
         .collect();
-    assert_eq!(ids.len(), 18, "{ids:?}");
+    assert_eq!(ids.len(), 19, "{ids:?}");
     assert_eq!(contract.declared("data").len(), 39);
     assert_eq!(contract.declared("control").len(), 28);
-    assert_eq!(contract.declared("openai").len(), 12);
+    assert_eq!(contract.declared("openai").len(), 23);
     assert_eq!(
         contract
             .operation("GET", "/v1/openapi/data.yaml")
