@@ -51,6 +51,16 @@ pub fn run(workspace: &Workspace) -> ExitCode {
     }
 }
 
+/// Where step 1 installs spectrace (`cargo install --root`).
+fn install_root(workspace: &Workspace) -> PathBuf {
+    workspace.target.join("spectrace-install")
+}
+
+/// The `spectrace` binary step 1 installs (the `crash` gate kills it).
+pub fn installed(workspace: &Workspace) -> PathBuf {
+    install_root(workspace).join("bin").join("spectrace")
+}
+
 fn step(workspace: &Workspace, mut command: Command) -> Result<(), String> {
     println!("$ {}", workspace.display(&command));
     run_streaming(&mut command).map_err(|e| format!("`{}`: {e}", workspace.display(&command)))
@@ -63,7 +73,7 @@ fn steps(workspace: &Workspace) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
 
     // 1. Install.
-    let install_root = workspace.target.join("spectrace-install");
+    let install_root = install_root(workspace);
     step(
         workspace,
         workspace.cargo([
@@ -77,7 +87,7 @@ fn steps(workspace: &Workspace) -> Result<(), String> {
             install_root.as_os_str(),
         ]),
     )?;
-    let spectrace = install_root.join("bin").join("spectrace");
+    let spectrace = installed(workspace);
     step(workspace, workspace.command(&spectrace, ["--version"]))?;
 
     // 2. Init in an empty directory.
