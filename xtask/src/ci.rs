@@ -12,6 +12,10 @@
 //! `links` then checks links and `#fragments` offline (`spectrace links`), the site's included.
 //! `strength` mutates the checkout (restoring it) and so runs last before `git-diff`, which
 //! proves that every mutated file was restored.
+//!
+//! `crash` runs right after `example` and kills the `spectrace` that `example` installed into
+//! `target/spectrace-install/` ([`crate::crash`]): 100 `kill -9`s each of `spectrace report`
+//! and `spectrace site` on a generated 10,000-requirement repository.
 
 use std::ffi::OsStr;
 use std::process::ExitCode;
@@ -95,6 +99,18 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
         },
         // spectrace installed and used by another project (see `example`).
         Gate::single("example", workspace.cargo(["xtask", "ci:example"])),
+        // `kill -9` during `spectrace report` and `site` on 10,000 requirements, 100 times each:
+        // every output wholly old or new, no temporary left (see `crash`). It kills the binary
+        // `example` just installed, so it builds nothing of its own.
+        Gate::single(
+            "crash",
+            workspace.cargo([
+                "xtask".as_ref(),
+                "ci:crash".as_ref(),
+                "--binary".as_ref(),
+                crate::example::installed(workspace).as_os_str(),
+            ]),
+        ),
         // The site built from this run's reports and checked in headless Chromium.
         crate::site::gate(workspace),
         // Offline link and #fragment check of the docs, specs, COMPLIANCE.md and the built site
@@ -112,9 +128,6 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
         // be rebuilt by the next cargo command: last before `git-diff`, nothing pays for that,
         // and the debug build of `test` and `shards` is warm for its unmutated baseline.
         Gate::single("strength", workspace.cargo(["xtask", "ci:strength"])),
-        // `cargo xtask ci:crash` (kill -9 during `spectrace report` and `site`) is not a gate yet:
-        // with the debug binary its 200 kills on 10,000 requirements take longer than CI's
-        // budget allows; run it by hand, or with `--binary` and a release build.
         Gate {
             name: "git-diff".to_owned(),
             commands: vec![
@@ -253,6 +266,7 @@ mod tests {
                 "openai-sdk",
                 "compliance",
                 "example",
+                "crash",
                 "site",
                 "links",
                 "shards",

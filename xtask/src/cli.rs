@@ -18,8 +18,8 @@ Commands:
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
                    openapi-validator, actionlint, package, haiku-cpu, determinism, openai-sdk,
-                   compliance, example, site, links, shards, strength, git-diff), stopping at
-                   the first failure; --list prints them without running.
+                   compliance, example, crash, site, links, shards, strength, git-diff),
+                   stopping at the first failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
@@ -55,11 +55,16 @@ Commands:
                    `spectrace report` and `spectrace site` on a generated 10,000-requirement
                    repository, each killed (SIGKILL) 100 times at a random moment: every
                    output is wholly old or new, and the next run leaves no temporary behind.
-  ci:shards        The workspace tests as 4 nextest partitions and the BDD suite as 2 shards
-                   by feature file, each into its own run directory; merged, compliance.json
-                   must equal the single run's apart from `shards`; a duplicated shard must
-                   be reported and fail under exactly-once. Installs cargo-nextest (pinned)
-                   into target/tools when missing.
+                   Default binary: target/debug/spectrace; the `crash` gate of `ci` kills the
+                   one `ci:example` installed (target/spectrace-install/bin/spectrace).
+  ci:shards        `cargo test --workspace` once (the single run); the workspace tests as 4
+                   nextest partitions and the BDD suite as 2 shards by feature file, each into
+                   its own run directory; merged, compliance.json must equal the single run's
+                   apart from `shards`; nextest ≡ cargo test: `cargo nextest run --workspace`
+                   unpartitioned (with the BDD shards, which nextest cannot run) must give the
+                   single run's compliance.json too; a duplicated shard must be reported and
+                   fail under exactly-once. Installs cargo-nextest (pinned) into target/tools
+                   when missing.
   ci:example       `cargo install` of the spectrace command into target/, `spectrace init`
                    in an empty directory, and the example project (examples/token-bucket)
                    from a clean copy: `spectrace verify`, then `spectrace check`.

@@ -14,7 +14,8 @@
 //! It prints how many kills landed while the command was writing (a temporary file or staging
 //! directory was left, or some outputs were already new). Bounded in time: every run that must
 //! finish has [`RUN_LIMIT`], and the whole test stops with a failure after [`TOTAL_LIMIT`].
-//! Uses the debug `spectrace` the `test` gate built (or `--binary`'s).
+//! Uses the debug `spectrace` the `test` gate built, or `--binary`'s: the `crash` gate of `ci`
+//! passes the release build `ci:example` installed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,8 @@ const SITE: &str = "site/out";
 /// Runs the test; exit 0 when every check held.
 pub fn run(workspace: &Workspace, binary: Option<PathBuf>) -> ExitCode {
     let binary = binary.unwrap_or_else(|| workspace.binary("debug", "spectrace"));
+    // Each run starts in the corpus directory: a relative `--binary` is made absolute first.
+    let binary = std::path::absolute(&binary).unwrap_or(binary);
     match crash(workspace, &binary) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -358,11 +361,16 @@ fn snapshot_tree(dir: &Path) -> Result<Snapshot, String> {
     Ok(out)
 }
 
-/// Temporary files and staging directories beside the outputs: names starting with `.` and
-/// holding `.tmp` or `.old-` (what `fsio` creates).
+/// Temporary files and staging directories beside the outputs: names starting with `.` and holding `.tmp` or `.old-` (what
+/// `fsio` creates).
 fn temporaries(root: &Path) -> Result<Vec<String>, String> {
     let mut found = Vec::new();
-    for dir in [".", "requirements", "reports", "site"] {
+    for dir in [
+        ".",
+        "requirements",
+        "reports",
+        "site",
+    ] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };

@@ -1,9 +1,10 @@
 //! `cargo xtask ci:example`, the `example` gate: spectrace used the way another project uses it.
 //!
-//! 1. **Install**: `cargo install --path spec-tools/cli --locked --debug` into a temporary
-//!    `--root`, then `spectrace --version` from there (debug: the gate proves the install
-//!    path, not an optimized build, and a release build of the whole graph would cost
-//!    minutes of CI).
+//! 1. **Install**: `cargo install --path spec-tools/cli --locked` (a release build, what a
+//!    user of `cargo install` gets) into `target/spectrace-install`, then `spectrace
+//!    --version` from there. The `crash` gate then kills this binary: a debug
+//!    `spectrace report` on its 10,000 requirements takes about seven times as long, which
+//!    over 200 kills and reruns costs far more than the release build.
 //! 2. **Init**: the installed `spectrace init` in an empty directory writes `spectrace.toml`
 //!    and `.specs/requirements.md`, and `spectrace scan` accepts them.
 //! 3. **The example project** (`examples/token-bucket`): its tracked files are copied to a
@@ -51,6 +52,16 @@ pub fn run(workspace: &Workspace) -> ExitCode {
     }
 }
 
+/// Where step 1 installs spectrace (`cargo install --root`).
+fn install_root(workspace: &Workspace) -> PathBuf {
+    workspace.target.join("spectrace-install")
+}
+
+/// The `spectrace` binary step 1 installs (the `crash` gate kills it).
+pub fn installed(workspace: &Workspace) -> PathBuf {
+    install_root(workspace).join("bin").join("spectrace")
+}
+
 fn step(workspace: &Workspace, mut command: Command) -> Result<(), String> {
     println!("$ {}", workspace.display(&command));
     run_streaming(&mut command).map_err(|e| format!("`{}`: {e}", workspace.display(&command)))
@@ -63,7 +74,7 @@ fn steps(workspace: &Workspace) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
 
     // 1. Install.
-    let install_root = workspace.target.join("spectrace-install");
+    let install_root = install_root(workspace);
     step(
         workspace,
         workspace.cargo([
@@ -71,13 +82,12 @@ fn steps(workspace: &Workspace) -> Result<(), String> {
             "--path".as_ref(),
             "spec-tools/cli".as_ref(),
             "--locked".as_ref(),
-            "--debug".as_ref(),
             "--force".as_ref(),
             "--root".as_ref(),
             install_root.as_os_str(),
         ]),
     )?;
-    let spectrace = install_root.join("bin").join("spectrace");
+    let spectrace = installed(workspace);
     step(workspace, workspace.command(&spectrace, ["--version"]))?;
 
     // 2. Init in an empty directory.

@@ -9,10 +9,14 @@
 //!    that `#[covers]` records under nextest as under `cargo test`; nextest does not run the
 //!    cucumber runner (`harness = false`, it lists no tests), which is why the BDD suite runs
 //!    through `cargo test --test bdd`.
-//! 3. `spectrace report` of each, with a configuration whose `[outputs]` point under
-//!    `target/shards/` (nothing tracked is written), and `compliance.json` of the merged
-//!    shards must equal the single run's byte for byte apart from the `shards` list.
-//! 4. A deliberately duplicated shard (a copy of `nextest-1`): a warning naming both shards,
+//! 3. **nextest ≡ cargo test**: `cargo nextest run --workspace` unpartitioned, recording into
+//!    `target/shards/nextest-all/`, merged with the two BDD shards (the cucumber runner, which
+//!    nextest cannot run).
+//! 4. `spectrace report` of each, with a configuration whose `[outputs]` point under
+//!    `target/shards/` (nothing tracked is written): `compliance.json` of the sharded run and
+//!    that of the nextest run must each equal the single run's byte for byte apart from the
+//!    `shards` list.
+//! 5. A deliberately duplicated shard (a copy of `nextest-1`): a warning naming both shards,
 //!    and under `[gate] shards = "exactly-once"` an error (exit 2).
 //!
 //! The test binaries are those of the `test` gate: `cargo test` and nextest share the build.
@@ -121,6 +125,7 @@ fn shards(workspace: &Workspace) -> Result<(), String> {
         step(workspace, &mut command)?;
         sharded.push(dir);
     }
+    let mut bdd = Vec::new();
     for (k, glob) in BDD_SHARDS.iter().enumerate() {
         println!("==> BDD shard {}: features/{glob}", k + 1);
         let dir = fresh(&base.join(format!("bdd-{}", k + 1)))?;
@@ -131,8 +136,19 @@ fn shards(workspace: &Workspace) -> Result<(), String> {
             .arg(&input)
             .env("SPECTRACE_EVIDENCE_DIR", &dir);
         step(workspace, &mut command)?;
-        sharded.push(dir);
+        bdd.push(dir);
     }
+    sharded.extend(bdd.iter().cloned());
+    println!("==> nextest ≡ cargo test: cargo nextest run --workspace, unpartitioned");
+    let nextest_all = fresh(&base.join("nextest-all"))?;
+    let mut command = workspace.command(
+        &nextest,
+        ["nextest", "run", "--workspace", "--no-fail-fast"],
+    );
+    command.env("SPECTRACE_EVIDENCE_DIR", &nextest_all);
+    step(workspace, &mut command)?;
+    let mut nextest_run = vec![nextest_all];
+    nextest_run.extend(bdd);
 
     println!("==> reports");
     let spectrace = workspace.binary("debug", "spectrace");
@@ -144,37 +160,25 @@ fn shards(workspace: &Workspace) -> Result<(), String> {
         std::slice::from_ref(&single),
         0,
     )?;
-    let merged_config = config(workspace, &base, "merged", false)?;
-    let stderr = report(workspace, &spectrace, &merged_config, &sharded, 0)?;
-    if stderr.contains("shards:") {
-        return Err(format!("the shards overlap:\n{stderr}"));
-    }
     let one = read(&base.join("out-single/compliance.json"))?;
-    let merged = read(&base.join("out-merged/compliance.json"))?;
-    let (one_rest, one_shards) = split_shards(&one)?;
-    let (merged_rest, merged_shards) = split_shards(&merged)?;
-    println!("single run shards: {one_shards}");
-    println!("merged shards:     {merged_shards}");
-    if one_rest != merged_rest {
-        let differing = one_rest
-            .lines()
-            .zip(merged_rest.lines())
-            .enumerate()
-            .find(|(_, (a, b))| a != b)
-            .map(|(i, (a, b))| format!("first difference at line {}: `{a}` vs `{b}`", i + 1))
-            .unwrap_or_else(|| "they differ in length".to_owned());
-        return Err(format!(
-            "compliance.json of the merged shards differs from the single run's apart from \
-             `shards` ({differing}); compare {} and {}",
-            base.join("out-single/compliance.json").display(),
-            base.join("out-merged/compliance.json").display()
-        ));
-    }
-    println!(
-        "compliance.json: merged shards equal the single run byte for byte apart from `shards` \
-         ({} bytes)",
-        one_rest.len()
-    );
+    let merged_config = config(workspace, &base, "merged", false)?;
+    same_model(
+        workspace,
+        &spectrace,
+        &merged_config,
+        &sharded,
+        &one,
+        "merged shards (4 nextest partitions + 2 BDD shards)",
+    )?;
+    let nextest_config = config(workspace, &base, "nextest", false)?;
+    same_model(
+        workspace,
+        &spectrace,
+        &nextest_config,
+        &nextest_run,
+        &one,
+        "nextest ≡ cargo test: `cargo nextest run --workspace` (+ the BDD shards)",
+    )?;
 
     println!("==> a duplicated shard");
     let duplicate = base.join("nextest-1-again");
@@ -202,6 +206,59 @@ fn shards(workspace: &Workspace) -> Result<(), String> {
     }
     println!("duplicate: reported with both shards, exit 2 under exactly-once");
     Ok(())
+}
+
+/// `spectrace report` of `runs` with `config`, whose `compliance.json` must equal `one` (the
+/// single run's) byte for byte apart from `shards`; `what` names the runs in the output.
+fn same_model(
+    workspace: &Workspace,
+    spectrace: &Path,
+    config: &Path,
+    runs: &[PathBuf],
+    one: &str,
+    what: &str,
+) -> Result<(), String> {
+    let stderr = report(workspace, spectrace, config, runs, 0)?;
+    if stderr.contains("shards:") {
+        return Err(format!("{what}: the shards overlap:\n{stderr}"));
+    }
+    let out = config
+        .parent()
+        .map(|base| base.join(format!("out-{}", stem(config))))
+        .unwrap_or_default()
+        .join("compliance.json");
+    let other = read(&out)?;
+    let (one_rest, one_shards) = split_shards(one)?;
+    let (other_rest, other_shards) = split_shards(&other)?;
+    println!("single run shards: {one_shards}");
+    println!("{what} shards: {other_shards}");
+    if one_rest != other_rest {
+        let differing = one_rest
+            .lines()
+            .zip(other_rest.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .map(|(i, (a, b))| format!("first difference at line {}: `{a}` vs `{b}`", i + 1))
+            .unwrap_or_else(|| "they differ in length".to_owned());
+        return Err(format!(
+            "{what}: compliance.json differs from the single run's (`cargo test --workspace`) \
+             apart from `shards` ({differing}); compare {} with out-single/compliance.json",
+            out.display()
+        ));
+    }
+    println!(
+        "{what}: compliance.json equals the single run's byte for byte apart from `shards` ({} \
+         bytes)",
+        one_rest.len()
+    );
+    Ok(())
+}
+
+/// `NAME` of `…/NAME.toml`.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn read(path: &Path) -> Result<String, String> {

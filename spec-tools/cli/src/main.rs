@@ -476,13 +476,19 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
         Err(diagnostics) => return fail(&diagnostics),
     };
     print_diagnostics(&output.warnings);
-    // Requirements with a level that no #[implements] item names.
+    // Requirements with a level that no #[implements] item names (a set: one lookup each).
+    let implemented: std::collections::HashSet<&str> = output
+        .scan
+        .implementations
+        .iter()
+        .map(|i| i.id.as_str())
+        .collect();
     let unimplemented: Vec<String> = extraction
         .index
         .requirements
         .iter()
         .filter(|r| r.level != Level::Info)
-        .filter(|r| !output.scan.implementations.iter().any(|i| i.id == r.id))
+        .filter(|r| !implemented.contains(r.id.as_str()))
         .map(|r| r.id.clone())
         .collect();
     let text = match args.format {
