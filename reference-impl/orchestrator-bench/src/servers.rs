@@ -215,21 +215,26 @@ pub async fn start_baseline() -> Result<Server, String> {
 /// orchestratord's config for `bench server` and `bench soak`: pool `bench` (64 slots,
 /// zero-delay sim engine, deep queues) and pool [`FULL_POOL`] (one slot whose task hangs, a
 /// queue of one), and at most 1,000 ended tasks retained so that memory reaches its plateau
-/// during the warm-up.
+/// during the warm-up. `stream_open_ms` keeps its default (30 s): the benchmark's admission
+/// tasks are never streamed, as a client that enqueues and goes away; the hanging task and
+/// the one queued behind it get idle and wall limits longer than any run.
 pub fn bench_config() -> String {
     format!(
         "pools:\n\
          \x20 - id: bench\n    engine:\n      kind: sim\n      token_delay_ms: 0\n    model:\n      name: sim-bench\n    slots: 64\n    queue:\n      capacity:\n        interactive: 4096\n        batch: 4096\n\
          \x20 - id: {FULL_POOL}\n    engine:\n      kind: sim\n      hang_after_tokens: 1\n    model:\n      name: sim-full\n    slots: 1\n    queue:\n      capacity:\n        interactive: 1\n        batch: 1\n\
-         timeouts:\n  stream_open_ms: 600000\n  token_idle_ms: 600000\n\
+         timeouts:\n  token_idle_ms: 86400000\n  task_wall_ms: 86400000\n\
          tasks:\n  retained_max: 1000\n"
     )
 }
 
 /// Fills [`FULL_POOL`] of an orchestratord on [`bench_config`]: one task in its slot (hanging
-/// after one token) and one in its queue, so every further task for it is answered 429.
-pub async fn fill_full_pool(server: &Server) -> Result<(), String> {
+/// after one token) and one in its queue, so every further task for it is answered 429. Opens
+/// both tasks' streams, so that `stream_open_ms` does not cancel them: the caller keeps the
+/// returned responses for as long as the pool must stay full.
+pub async fn fill_full_pool(server: &Server) -> Result<Vec<reqwest::Response>, String> {
     let client = reqwest::Client::new();
+    let mut streams = Vec::new();
     for _ in 0..2 {
         let body = json!({"pool": FULL_POOL, "prompt": "p", "max_tokens": 1000});
         let response = client
@@ -244,6 +249,14 @@ pub async fn fill_full_pool(server: &Server) -> Result<(), String> {
                 response.status()
             ));
         }
+        let task: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+        let id = task["task_id"].as_str().ok_or("no task_id")?;
+        let stream = client
+            .get(format!("{}/v1/tasks/{id}/events", server.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        streams.push(stream);
     }
-    Ok(())
+    Ok(streams)
 }
