@@ -138,4 +138,3 @@ async fn a_forgotten_task_is_freed_before_its_stream_open_watch_wakes() {
         "nothing holds a forgotten task until stream_open_ms"
     );
 }
-
