@@ -19,8 +19,7 @@ Feature: Zero-config start
     Then the response status is 202
     And the stream of task "open" ends with an end event
 
-  Scenario: The defaults are ready at once, and listen on the loopback port 8080 by default
+  Scenario: The defaults are ready at once
     Given orchestratord starts without a configuration file
     When I send GET "/readyz"
     Then the response status is 200
-    And its default listen address is "127.0.0.1:8080"

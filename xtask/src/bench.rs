@@ -34,9 +34,19 @@ Benchmarks:
              `spectrace report`: build time and the site's size on disk (allocated
              blocks, apparent bytes, files); targets: median wall <= 2 s, <= 30 MB on disk.
   server     orchestratord (release, zero-delay sim pool) against a minimal axum SSE
-             server: tasks/s and tokens/s, admission p50/p99 at 1,000 tasks/s, 429 p99 at
-             10x overload with flat memory; targets: >= 60 % of the baseline's throughput,
-             admission p99 <= 1 ms, 429 p99 <= 1 ms, >= 100,000 tokens/s.
+             server, in alternated 5 s rounds of each scenario: tasks/s, admission latency
+             at 1,000 tasks/s, 429 latency at 10x overload (p50/p99/p99.9, HDR histograms,
+             corrected for coordinated omission and not), RSS after warm-up and at the end;
+             targets, within the run: throughput >= 60 % of the baseline's, admission
+             p99 <= baseline + 0.3 ms and p99.9 <= baseline + 1 ms, 429 p99 <= baseline
+             + 0.3 ms, RSS growth <= 16 MiB.
+  soak       the throughput scenario against both servers in alternated 10 s rounds,
+             orchestratord's RSS sampled twice a second; targets: peak of the last half
+             <= 110 % of the first half's, peak < 200 MB; throughput ratio reported.
+  streams    10,000 concurrent event streams from one sim pool (RLIMIT_NOFILE raised),
+             each on its own connection: RSS per open stream, time to drain, every token
+             checked; a second round cancels half after their first token; targets:
+             <= 20 KiB RSS per open stream, no lost, repeated or late token.
 
   runtime    the clean debug build of a one-test crate that uses #[spectrace::covers],
              with `spectrace` alone and with `spectrace` + `spectrace-core` (what a test
@@ -53,8 +63,12 @@ Options of `extract`, `report` and `site`:
   --keep DIR    generate the corpus in DIR and keep it (default: a temporary directory,
                 removed at the end)
 
-Options of `server`:
-  --seconds N   length of each scenario (default 5)
+Options of `server` and `soak`:
+  --seconds N   seconds of each scenario per server (default {server_seconds} for `server`,
+                {soak_seconds} for `soak`)
+
+Options of `streams`:
+  --streams N   streams open at once (default {streams})
 
 Options of `engine`:
   --runs N      completions per path (default {default}, at least {min})
@@ -71,5 +85,8 @@ Options of `runtime`:
         default = crate::cli::DEFAULT_RUNS,
         min = crate::cli::MIN_RUNS,
         runtime_runs = crate::cli::RUNTIME_RUNS,
+        server_seconds = crate::cli::SERVER_SECONDS,
+        soak_seconds = crate::cli::SOAK_SECONDS,
+        streams = crate::cli::STREAMS,
     )
 }

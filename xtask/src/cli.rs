@@ -152,12 +152,30 @@ pub enum BenchCommand {
         /// Clean builds per crate.
         runs: usize,
     },
-    /// Benchmark orchestratord against the baseline; each scenario lasts this many seconds.
+    /// Benchmark orchestratord against the baseline, interleaved; each scenario lasts this many
+    /// seconds on each server.
     Server {
-        /// Seconds per scenario.
+        /// Seconds per scenario per server.
         seconds: u64,
     },
+    /// The throughput scenario for minutes, watching orchestratord's memory.
+    Soak {
+        /// Seconds of load per server.
+        seconds: u64,
+    },
+    /// Many concurrent event streams from one pool.
+    Streams {
+        /// Streams open at once.
+        streams: u64,
+    },
 }
+
+/// Seconds per scenario per server of `bench server` when `--seconds` is not given.
+pub const SERVER_SECONDS: u64 = 30;
+/// Seconds of load per server of `bench soak` when `--seconds` is not given.
+pub const SOAK_SECONDS: u64 = 120;
+/// Streams of `bench streams` when `--streams` is not given.
+pub const STREAMS: u64 = 10_000;
 
 /// Options of the benchmarks on a generated corpus: `cargo xtask bench extract|report`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,7 +346,13 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand,
         "report" => parse_corpus_options(args, "report").map(BenchCommand::Report),
         "site" => parse_corpus_options(args, "site").map(BenchCommand::Site),
         "gate" => parse_corpus_options(args, "gate").map(BenchCommand::Gate),
-        "server" => parse_server(args),
+        "server" => parse_number_option(args, "server", "--seconds", SERVER_SECONDS, 1)
+            .map(|seconds| BenchCommand::Server { seconds }),
+        // The verdict compares two halves of the run: at least two seconds.
+        "soak" => parse_number_option(args, "soak", "--seconds", SOAK_SECONDS, 2)
+            .map(|seconds| BenchCommand::Soak { seconds }),
+        "streams" => parse_number_option(args, "streams", "--streams", STREAMS, 2)
+            .map(|streams| BenchCommand::Streams { streams }),
         "engine" => parse_engine_bench(args),
         "runtime" => parse_runtime_bench(args),
         other => Err(ParseError::UnknownBenchmark(other.to_owned())),
@@ -389,30 +413,38 @@ fn parse_corpus_options(
     Ok(options)
 }
 
-fn parse_server(mut args: impl Iterator<Item = OsString>) -> Result<BenchCommand, ParseError> {
-    let mut seconds = 5;
+/// `bench server|soak [--seconds N]` and `bench streams [--streams N]`: one whole-number option
+/// `flag` of at least `min`, `default` when absent.
+fn parse_number_option(
+    mut args: impl Iterator<Item = OsString>,
+    bench: &str,
+    flag: &str,
+    default: u64,
+    min: u64,
+) -> Result<u64, ParseError> {
+    let mut number = default;
     while let Some(arg) = args.next() {
         let text = lossy(&arg);
         let value = match text.split_once('=') {
-            Some(("--seconds", value)) => Some(value.to_owned()),
-            None if text == "--seconds" => args.next().map(|v| lossy(&v)),
+            Some((name, value)) if name == flag => Some(value.to_owned()),
+            None if text == flag => args.next().map(|v| lossy(&v)),
             _ => {
                 return Err(ParseError::BadBenchArgument(format!(
-                    "unexpected argument `{text}` for `bench server`"
+                    "unexpected argument `{text}` for `bench {bench}`"
                 )));
             }
         };
-        seconds = value
+        number = value
             .as_deref()
             .and_then(|v| v.parse().ok())
-            .filter(|&s: &u64| s >= 1)
+            .filter(|&n: &u64| n >= min)
             .ok_or_else(|| {
-                ParseError::BadBenchArgument(
-                    "`--seconds` needs a whole number of at least 1".into(),
-                )
+                ParseError::BadBenchArgument(format!(
+                    "`{flag}` needs a whole number of at least {min}"
+                ))
             })?;
     }
-    Ok(BenchCommand::Server { seconds })
+    Ok(number)
 }
 
 fn parse_runtime_bench(args: impl Iterator<Item = OsString>) -> Result<BenchCommand, ParseError> {
@@ -582,6 +614,56 @@ mod tests {
             parse_str(&["bench", "render"]),
             Err(ParseError::UnknownBenchmark("render".into()))
         );
+    }
+
+    #[test]
+    fn bench_server_soak_and_streams_defaults_and_options() {
+        assert_eq!(
+            parse_str(&["bench", "server"]),
+            Ok(Command::Bench(BenchCommand::Server {
+                seconds: SERVER_SECONDS
+            }))
+        );
+        assert_eq!(
+            parse_str(&["bench", "server", "--seconds", "3"]),
+            Ok(Command::Bench(BenchCommand::Server { seconds: 3 }))
+        );
+        assert_eq!(
+            parse_str(&["bench", "soak"]),
+            Ok(Command::Bench(BenchCommand::Soak {
+                seconds: SOAK_SECONDS
+            }))
+        );
+        assert_eq!(
+            parse_str(&["bench", "soak", "--seconds=60"]),
+            Ok(Command::Bench(BenchCommand::Soak { seconds: 60 }))
+        );
+        assert_eq!(
+            parse_str(&["bench", "streams"]),
+            Ok(Command::Bench(BenchCommand::Streams { streams: STREAMS }))
+        );
+        assert_eq!(
+            parse_str(&["bench", "streams", "--streams", "500"]),
+            Ok(Command::Bench(BenchCommand::Streams { streams: 500 }))
+        );
+    }
+
+    #[test]
+    fn bench_server_soak_and_streams_reject_bad_options() {
+        for args in [
+            &["bench", "server", "--seconds", "0"][..],
+            &["bench", "server", "--seconds"],
+            &["bench", "server", "--runs", "3"],
+            &["bench", "soak", "--seconds=1"],
+            &["bench", "soak", "--streams", "10"],
+            &["bench", "streams", "--streams", "1"],
+            &["bench", "streams", "--seconds", "10"],
+        ] {
+            assert!(
+                matches!(parse_str(args), Err(ParseError::BadBenchArgument(_))),
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

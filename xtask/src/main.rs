@@ -82,7 +82,15 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Report(options)) => bench::report::run(&workspace, &options),
         Command::Bench(BenchCommand::Gate(options)) => bench::gate::run(&workspace, &options),
         Command::Bench(BenchCommand::Site(options)) => bench::site::run(&workspace, &options),
-        Command::Bench(BenchCommand::Server { seconds }) => bench::server::run(&workspace, seconds),
+        Command::Bench(BenchCommand::Server { seconds }) => {
+            bench::server::run(&workspace, &bench::server::Bench::Server { seconds })
+        }
+        Command::Bench(BenchCommand::Soak { seconds }) => {
+            bench::server::run(&workspace, &bench::server::Bench::Soak { seconds })
+        }
+        Command::Bench(BenchCommand::Streams { streams }) => {
+            bench::server::run(&workspace, &bench::server::Bench::Streams { streams })
+        }
         Command::Bench(BenchCommand::Engine { runs }) => bench::engine::run(&workspace, runs),
         Command::Bench(BenchCommand::Runtime { runs }) => bench::runtime::run(&workspace, runs),
         Command::Compliance => compliance::run(&workspace),

@@ -214,3 +214,64 @@ fn self_test_reports_every_replica() {
     );
     std::fs::remove_file(config).unwrap();
 }
+
+/// Started with no argument, the binary listens on the loopback port 8080 with the zero-config
+/// pool: it is ready when it first answers and streams a task of pool `default` to its end. On a
+/// shared machine another process may hold port 8080; then the refusal names the address it
+/// tried, which is still the default.
+#[spectrace::covers("ORCH-3031", kind = "e2e")]
+#[test]
+fn without_arguments_it_listens_on_the_loopback_port_8080() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestratord"))
+        .env_remove("ORCHESTRATORD_API_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut report = None;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.starts_with("orchestratord: listening on") || line.contains("cannot listen on") {
+            report = Some(line);
+            break;
+        }
+    }
+    let report = report.expect("orchestratord reports where it listens");
+    if report.contains("cannot listen on") {
+        assert!(report.contains("127.0.0.1:8080"), "{report}");
+        assert_eq!(child.wait().unwrap().code(), Some(1), "{report}");
+        return;
+    }
+    assert_eq!(report, "orchestratord: listening on http://127.0.0.1:8080");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let base = "http://127.0.0.1:8080";
+        let client = reqwest::Client::new();
+        let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "ready as soon as it listens");
+        let task: serde_json::Value = client
+            .post(format!("{base}/v1/tasks"))
+            .json(&serde_json::json!({"pool": "default", "prompt": "p", "max_tokens": 3}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = task["task_id"].as_str().unwrap();
+        let text = client
+            .get(format!("{base}/v1/tasks/{id}/events"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(text.matches("event: token\n").count(), 3, "{text}");
+        assert!(text.contains("event: end\n"), "{text}");
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

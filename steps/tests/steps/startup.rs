@@ -44,11 +44,3 @@ fn names(w: &mut Orch, text: String) {
         "{refusal:?} does not name {text:?}"
     );
 }
-
-/// Started without `--addr` and without a configuration file (ORCH-3031).
-#[then(expr = "its default listen address is {string}")]
-fn default_addr(w: &mut Orch, addr: String) {
-    assert!(matches!(w.setup, Setup::ZeroConfig { .. }));
-    assert_eq!(orchestratord::DEFAULT_ADDR, addr);
-    assert_eq!(orchestratord::default_config().server.addr, addr);
-}

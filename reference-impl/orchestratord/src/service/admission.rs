@@ -233,14 +233,20 @@ impl Service {
     }
 
     /// Cancels the task when its stream is not opened in time (ORCH-3019). Past that time,
-    /// an ended task that no reader follows keeps only its terminal event (ORCH-3066).
+    /// an ended task that no reader follows keeps only its terminal event (ORCH-3066). The
+    /// watch holds the task weakly: a task the registry forgot meanwhile (ORCH-3067) is freed
+    /// at once rather than when the watch wakes, so memory stays bounded by
+    /// `tasks.retained_max` however long `stream_open_ms` is.
     #[spectrace::implements("ORCH-3019", "ORCH-3066")]
     fn watch_unclaimed(self: &Arc<Self>, task: &Arc<Task>) {
         let service = Arc::clone(self);
-        let task = Arc::clone(task);
+        let task = Arc::downgrade(task);
         let wait = Duration::from_millis(self.config.timeouts.stream_open_ms);
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
+            let Some(task) = task.upgrade() else {
+                return;
+            };
             if !*lock(&task.stream_opened) {
                 service.cancel_task(&task);
             }

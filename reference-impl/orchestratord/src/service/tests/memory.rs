@@ -114,3 +114,27 @@ async fn at_most_retained_max_ended_tasks_are_kept_and_the_oldest_goes_first() {
     assert_eq!(service.tasks_held(), 2);
     assert_eq!(forgotten(), 2);
 }
+
+/// A forgotten task is freed at once, though the watch for its stream's opening
+/// (`stream_open_ms`) has not woken yet: nothing but the registry keeps an ended task alive.
+#[spectrace::covers("ORCH-3067")]
+#[tokio::test(start_paused = true)]
+async fn a_forgotten_task_is_freed_before_its_stream_open_watch_wakes() {
+    let mut config = config();
+    config.pools[0].queue.capacity.interactive = 8;
+    config.tasks.retained_max = 1;
+    config.timeouts.stream_open_ms = 600_000;
+    let service = ready_service(config).await;
+    let first = service.enqueue(request(4)).unwrap().task_id;
+    let first = std::sync::Arc::downgrade(&service.task(&first).unwrap());
+    let second = service.enqueue(request(4)).unwrap().task_id;
+    let second = service.task(&second).unwrap();
+    service.cancel_task(&first.upgrade().unwrap());
+    service.cancel_task(&second);
+    assert_eq!(service.tasks_held(), 1, "the first task was forgotten");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(
+        first.upgrade().is_none(),
+        "nothing holds a forgotten task until stream_open_ms"
+    );
+}

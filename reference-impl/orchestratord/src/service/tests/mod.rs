@@ -17,6 +17,7 @@ use crate::channel::StreamEvent;
 use crate::error::ApiError;
 
 mod cancel;
+mod interleavings;
 mod memory;
 mod replicas;
 
