@@ -34,6 +34,7 @@ mod packaging;
 mod process;
 mod regen;
 mod rss;
+mod served;
 mod shards;
 mod site;
 mod strength;
