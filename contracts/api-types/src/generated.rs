@@ -1786,6 +1786,19 @@ impl ::std::convert::TryFrom<::std::string::String> for OpenAiErrorType {
         value.parse()
     }
 }
+///An OpenAPI 3.0 document, as YAML; the fields listed are the ones OpenAPI requires.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct OpenApiDocument {
+    pub info: OpenApiDocumentInfo,
+    pub openapi: ::std::string::String,
+    pub paths: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`OpenApiDocumentInfo`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct OpenApiDocumentInfo {
+    pub title: ::std::string::String,
+    pub version: ::std::string::String,
+}
 ///`PoolCapability`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

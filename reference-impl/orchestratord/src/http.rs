@@ -33,6 +33,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[spectrace::implements("ORCH-3054")]
 const DATA_CONTRACT: &str = include_str!("../../../contracts/openapi/data.yaml");
 const CONTROL_CONTRACT: &str = include_str!("../../../contracts/openapi/control.yaml");
+const OPENAI_CONTRACT: &str = include_str!("../../../contracts/openapi/openai.yaml");
 
 /// The request's correlation id, set by [`correlation`].
 #[derive(Debug, Clone)]
@@ -58,6 +59,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route(
             "/v1/openapi/control.yaml",
             get(|| async { yaml(CONTROL_CONTRACT) }),
+        )
+        .route(
+            "/v1/openapi/openai.yaml",
+            get(|| async { yaml(OPENAI_CONTRACT) }),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&service),
