@@ -789,6 +789,7 @@ pub struct EnqueueRequest {
     ///Milliseconds from admission by which the task must have started (ORCH-3010).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub deadline_ms: ::std::option::Option<::std::num::NonZeroU64>,
+    ///At most the pool's `max_tokens_max`, which `GET /v1/capabilities` reports; a larger value gets `422` with `MAX_TOKENS_TOO_LARGE` (ORCH-3009).
     pub max_tokens: ::std::num::NonZeroU64,
     ///When given, must be the pool's model (ORCH-3008).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
