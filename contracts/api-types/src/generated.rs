@@ -209,6 +209,8 @@ impl ::std::convert::TryFrom<::std::string::String> for ChatCompletionObject {
 }
 /**The supported fields of OpenAI's request. Other fields OpenAI defines are refused with
 `400` naming them unless `null` or OpenAI's default (ORCH-2207); any other field is refused.
+`max_tokens` and `max_completion_tokens` are not both given (ORCH-2205), and
+`stream_options` only with `stream` true.
 */
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
