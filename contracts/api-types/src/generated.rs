@@ -225,7 +225,7 @@ pub struct ChatCompletionRequest {
     pub model: ChatCompletionRequestModel,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<u64>,
-    ///One stop sequence or up to 4 (ORCH-2206).
+    ///One stop sequence or up to 4 (ORCH-2206); an empty array sets none.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stop: ::std::option::Option<ChatCompletionRequestStop>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
