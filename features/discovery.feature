@@ -52,3 +52,4 @@ Feature: Capabilities and published contracts
       | document     |
       | data.yaml    |
       | control.yaml |
+      | openai.yaml  |

@@ -24,6 +24,9 @@ Feature: Errors and request validation
       | below its range | `{"pool":"default","prompt":"p","max_tokens":0}`                    | max_tokens  |
       | above its range | `{"pool":"default","prompt":"p","max_tokens":1,"temperature":3.0}`  | temperature |
       | unknown value   | `{"pool":"default","prompt":"p","max_tokens":1,"priority":"urgent"}` | priority    |
+      | null string     | `{"pool":"default","prompt":"p","max_tokens":1,"model":null}`       | model       |
+      | null integer    | `{"pool":"default","prompt":"p","max_tokens":1,"seed":null}`        | seed        |
+      | above uint64    | `{"pool":"default","prompt":"p","max_tokens":18446744073709551616}` | max_tokens  |
 
   @ORCH-2006 @ORCH-2012
   Scenario Outline: A body that is not one JSON object gets 400 (<case>)

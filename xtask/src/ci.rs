@@ -87,6 +87,12 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
         // The official OpenAI SDK against orchestratord; its JUnit report lands in the run
         // directory, where `[evidence] junit` of spectrace.toml imports it.
         Gate::single("openai-sdk", workspace.cargo(["xtask", "ci:openai-sdk"])),
+        // schemathesis against a fresh orchestratord for every contract document; it must
+        // find nothing (see `schemathesis`).
+        Gate::single(
+            "schemathesis",
+            workspace.cargo(["xtask", "ci:schemathesis"]),
+        ),
         Gate {
             name: "compliance".to_owned(),
             commands: vec![
@@ -264,6 +270,7 @@ mod tests {
                 "haiku-cpu",
                 "determinism",
                 "openai-sdk",
+                "schemathesis",
                 "compliance",
                 "example",
                 "crash",

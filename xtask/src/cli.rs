@@ -18,8 +18,8 @@ Commands:
                    apply the gate (`spectrace check`).
   ci [--list]      Run the CI gates in order (fmt, clippy, test, generated,
                    openapi-validator, actionlint, package, haiku-cpu, determinism, openai-sdk,
-                   compliance, example, crash, site, links, shards, strength, git-diff),
-                   stopping at the first failure; --list prints them without running.
+                   schemathesis, compliance, example, crash, site, links, shards, strength,
+                   git-diff), stopping at the first failure; --list prints them without running.
   regen            Rebuild, then run every generator for real (rewrites generated files).
   regen-openapi    Only contracts/openapi → contracts/api-types and contracts/client.
   regen-schema     Only the orchestrator-config types → contracts/schemas/config.schema.json.
@@ -38,6 +38,10 @@ Commands:
                    orchestratord with the sim engine: whole and streamed completions, 429 as
                    RateLimitError, cancel by closing the stream, models.list(); its JUnit
                    report goes to reports/run/openai-sdk.xml.
+  ci:schemathesis  schemathesis (pinned, in a venv under target/) against a fresh
+                   orchestratord (sim engine, keys on both planes) for every document of
+                   contracts/openapi: every check, stateful links included, a fixed seed and
+                   number of cases; must find nothing; prints the cases run per document.
   ci:site          Build, then `spectrace site` and the site's browser test (headless
                    Chromium from file://); screenshots go to reports/run/.
   ci:site:setup    Install what the browser test needs when missing: Debian's chromium
@@ -107,6 +111,8 @@ pub enum Command {
     Determinism,
     /// `ci:openai-sdk`: the official OpenAI SDK against orchestratord.
     OpenAiSdk,
+    /// `ci:schemathesis`: schemathesis against orchestratord, every contract document.
+    Schemathesis,
     /// `ci:site`: build, `spectrace site`, the browser test.
     Site,
     /// `ci:site:setup`: install Chromium and the test's node modules when missing.
@@ -246,6 +252,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ParseE
         "ci:haiku:cpu" => no_arguments(args, "ci:haiku:cpu", Command::HaikuCpu),
         "ci:determinism" => no_arguments(args, "ci:determinism", Command::Determinism),
         "ci:openai-sdk" => no_arguments(args, "ci:openai-sdk", Command::OpenAiSdk),
+        "ci:schemathesis" => no_arguments(args, "ci:schemathesis", Command::Schemathesis),
         "ci:site" => no_arguments(args, "ci:site", Command::Site),
         "ci:site:setup" => no_arguments(args, "ci:site:setup", Command::SiteSetup),
         "ci:package" => no_arguments(args, "ci:package", Command::Package),
@@ -593,6 +600,13 @@ mod tests {
         assert_eq!(parse_str(&["ci:determinism"]), Ok(Command::Determinism));
         assert_eq!(parse_str(&["ci:site"]), Ok(Command::Site));
         assert_eq!(parse_str(&["ci:openai-sdk"]), Ok(Command::OpenAiSdk));
+        assert_eq!(parse_str(&["ci:schemathesis"]), Ok(Command::Schemathesis));
+        assert_eq!(
+            parse_str(&["ci:schemathesis", "--seed"]),
+            Err(ParseError::BadArgument(
+                "unexpected argument `--seed` for `ci:schemathesis`".into()
+            ))
+        );
         assert_eq!(parse_str(&["ci:site:setup"]), Ok(Command::SiteSetup));
         assert!(matches!(
             parse_str(&["ci:site", "--fast"]),

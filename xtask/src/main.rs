@@ -11,7 +11,8 @@
 //!   `cargo xtask bench site` times `spectrace site` and measures its output on disk.
 //! - `cargo xtask engine install|run` installs and starts the real llama.cpp engine;
 //!   `ci:haiku:cpu` and `ci:determinism` run the suites that need it.
-//! - `cargo xtask ci:openai-sdk` runs the official OpenAI Python SDK against orchestratord.
+//! - `cargo xtask ci:openai-sdk` runs the official OpenAI Python SDK against orchestratord;
+//!   `cargo xtask ci:schemathesis` fuzzes it with schemathesis, document by document.
 //!
 //! This file only dispatches; each command lives in its own module.
 
@@ -34,6 +35,8 @@ mod packaging;
 mod process;
 mod regen;
 mod rss;
+mod schemathesis;
+mod served;
 mod shards;
 mod site;
 mod strength;
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Shards => shards::run(&workspace),
         Command::Example => example::run(&workspace),
         Command::OpenAiSdk => openai_sdk::run(&workspace),
+        Command::Schemathesis => schemathesis::run(&workspace),
     }
 }
 

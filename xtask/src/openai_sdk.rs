@@ -19,14 +19,10 @@
 //! `<target>/openai-sdk/llamacpp.yaml`, the tests marked `sim_only` (they need a slow engine
 //! and a queue of one) left out, the report in `<run_dir>/openai-sdk-llamacpp.xml`.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, SystemTime};
+use std::process::ExitCode;
 
-use crate::process::run_streaming;
+use crate::served::{self, Server, step};
 use crate::workspace::Workspace;
 
 /// The suite, its pinned requirements and the server's configuration.
@@ -51,10 +47,6 @@ struct Setup {
     /// A pytest marker expression selecting the tests, if not all.
     select: Option<&'static str>,
 }
-/// What orchestratord prints once it listens, before the URL.
-const LISTENING: &str = "orchestratord: listening on ";
-/// How long start-up (configuration, preload of the sim pools) may take before we give up.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `cargo xtask ci:openai-sdk`.
 pub fn run(workspace: &Workspace) -> ExitCode {
@@ -75,11 +67,6 @@ pub fn run(workspace: &Workspace) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn step(workspace: &Workspace, mut command: Command) -> Result<(), String> {
-    println!("$ {}", workspace.display(&command));
-    run_streaming(&mut command).map_err(|e| format!("`{}`: {e}", workspace.display(&command)))
 }
 
 /// The suite against a pool of the running llama.cpp `engine`, for `ci:haiku:cpu`.
@@ -129,43 +116,24 @@ fn steps(workspace: &Workspace, setup: &Setup) -> Result<(), String> {
     std::fs::create_dir_all(workspace.run_dir())
         .map_err(|e| format!("cannot create {}: {e}", workspace.run_dir().display()))?;
 
-    let venv = workspace.target.join("openai-sdk-venv");
-    let python = venv.join("bin").join("python3");
-    if !python.is_file() {
-        step(
-            workspace,
-            workspace.command(
-                "python3",
-                ["-m".as_ref(), "venv".as_ref(), venv.as_os_str()],
-            ),
-        )?;
-    }
-    step(
+    let python = served::venv(
         workspace,
-        workspace.command(
-            &python,
-            [
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-                &format!("{SUITE}/requirements.txt"),
-            ],
-        ),
+        "openai-sdk-venv",
+        &format!("{SUITE}/requirements.txt"),
     )?;
-    step(
-        workspace,
-        workspace.cargo(["build", "--workspace", "--bin", "orchestratord"]),
-    )?;
+    served::build_orchestratord(workspace)?;
 
     let scratch = workspace.target.join("openai-sdk");
     std::fs::create_dir_all(&scratch)
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
-    let key = control_key();
+    let key = served::run_key("openai-sdk");
     let log = scratch.join(format!("{}.log", setup.report.trim_end_matches(".xml")));
-    let server = Server::start(workspace, &setup.config, &log, &key)?;
+    let server = Server::start(
+        workspace,
+        &setup.config,
+        &log,
+        &[("ORCHESTRATORD_API_KEY", key.as_str())],
+    )?;
     println!(
         "orchestratord: {} (log: {})",
         server.url,
@@ -198,78 +166,4 @@ fn steps(workspace: &Workspace, setup: &Setup) -> Result<(), String> {
     let log = server.log.clone();
     drop(server);
     result.map_err(|e| format!("{e} (server log: {})", log.display()))
-}
-
-/// A key for this run only: the server and the suite both get it from us.
-fn control_key() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("openai-sdk-{}-{nanos}", std::process::id())
-}
-
-/// A running orchestratord; dropping it kills it.
-struct Server {
-    /// `http://127.0.0.1:<port>`.
-    url: String,
-    /// Where its stderr goes.
-    log: PathBuf,
-    child: Child,
-}
-
-impl Server {
-    /// Starts the debug build with `config` and waits for its address.
-    fn start(workspace: &Workspace, config: &Path, log: &Path, key: &str) -> Result<Self, String> {
-        let binary = workspace.binary("debug", "orchestratord");
-        let mut child = workspace
-            .command(
-                &binary,
-                [
-                    "--config".as_ref(),
-                    config.as_os_str(),
-                    "--addr".as_ref(),
-                    "127.0.0.1:0".as_ref(),
-                ],
-            )
-            .env("ORCHESTRATORD_API_KEY", key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let stderr = child.stderr.take().ok_or("orchestratord has no stderr")?;
-        let mut file =
-            File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let (sender, receiver) = mpsc::channel();
-        // Copies every line to the log, and hands over the first `listening on` line.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let _ = writeln!(file, "{line}");
-                if let Some(url) = line.strip_prefix(LISTENING) {
-                    let _ = sender.send(url.to_owned());
-                }
-            }
-        });
-        let mut server = Server {
-            url: String::new(),
-            log: log.to_owned(),
-            child,
-        };
-        server.url = receiver.recv_timeout(START_TIMEOUT).map_err(|_| {
-            format!(
-                "orchestratord did not say where it listens (see {})",
-                log.display()
-            )
-        })?;
-        Ok(server)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -209,6 +209,8 @@ impl ::std::convert::TryFrom<::std::string::String> for ChatCompletionObject {
 }
 /**The supported fields of OpenAI's request. Other fields OpenAI defines are refused with
 `400` naming them unless `null` or OpenAI's default (ORCH-2207); any other field is refused.
+`max_tokens` and `max_completion_tokens` are not both given (ORCH-2205), and
+`stream_options` only with `stream` true.
 */
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -223,7 +225,7 @@ pub struct ChatCompletionRequest {
     pub model: ChatCompletionRequestModel,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<u64>,
-    ///One stop sequence or up to 4 (ORCH-2206).
+    ///One stop sequence or up to 4 (ORCH-2206); an empty array sets none.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stop: ::std::option::Option<ChatCompletionRequestStop>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -451,6 +453,11 @@ impl ::std::str::FromStr for ChatCompletionRequestUser {
         }
         if value.chars().count() < 1usize {
             return Err("shorter than 1 characters".into());
+        }
+        static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+        { ::regress::Regex::new("^[A-Za-z0-9._:-]+$").unwrap() });
+        if PATTERN.find(value).is_none() {
+            return Err("doesn't match pattern \"^[A-Za-z0-9._:-]+$\"".into());
         }
         Ok(Self(value.to_string()))
     }
@@ -789,6 +796,7 @@ pub struct EnqueueRequest {
     ///Milliseconds from admission by which the task must have started (ORCH-3010).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub deadline_ms: ::std::option::Option<::std::num::NonZeroU64>,
+    ///At most the pool's `max_tokens_max`, which `GET /v1/capabilities` reports; a larger value gets `422` with `MAX_TOKENS_TOO_LARGE` (ORCH-3009).
     pub max_tokens: ::std::num::NonZeroU64,
     ///When given, must be the pool's model (ORCH-3008).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1785,6 +1793,19 @@ impl ::std::convert::TryFrom<::std::string::String> for OpenAiErrorType {
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
+}
+///An OpenAPI 3.0 document, as YAML; the fields listed are the ones OpenAPI requires.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct OpenApiDocument {
+    pub info: OpenApiDocumentInfo,
+    pub openapi: ::std::string::String,
+    pub paths: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`OpenApiDocumentInfo`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct OpenApiDocumentInfo {
+    pub title: ::std::string::String,
+    pub version: ::std::string::String,
 }
 ///`PoolCapability`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

@@ -237,6 +237,47 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    /**The OpenAI-compatible surface's OpenAPI document, byte for byte
+
+Sends a `GET` request to `/v1/openapi/openai.yaml`
+
+Arguments:
+- `x_correlation_id`: Echoed on the response when it matches `^[A-Za-z0-9._:-]{1,128}$`; otherwise a new UUID v4 is used (ORCH-2009).
+*/
+    pub async fn get_open_ai_contract<'a>(
+        &'a self,
+        x_correlation_id: Option<&'a str>,
+    ) -> Result<ResponseValue<ByteStream>, Error<::api_types::ErrorEnvelope>> {
+        let url = format!("{}/v1/openapi/openai.yaml", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        if let Some(value) = x_correlation_id {
+            header_map.append("X-Correlation-Id", value.to_string().try_into()?);
+        }
+        #[allow(unused_mut)]
+        let mut request = self.client.get(url).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "get_open_ai_contract",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => Ok(ResponseValue::stream(response)),
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**Read a session and its budgets
 
 Sends a `GET` request to `/v1/sessions/{session_id}`

@@ -285,16 +285,100 @@ fn every_example_validates_against_its_schema() {
                             "{at} {status} {media_type} has no example"
                         );
                     }
-                    if let Some(example) = example {
-                        validate(&doc.json, &media["schema"], example)
-                            .unwrap_or_else(|e| panic!("{at} {status} example: {e}"));
-                        checked += 1;
+                    match example {
+                        // The schema describes one event; the example is a whole stream.
+                        Some(Value::String(stream)) if media_type == "text/event-stream" => {
+                            for event in sse_events(stream) {
+                                validate(&doc.json, &media["schema"], &event).unwrap_or_else(|e| {
+                                    panic!("{at} {status} example event {event}: {e}")
+                                });
+                            }
+                            checked += 1;
+                        }
+                        Some(example) => {
+                            validate(&doc.json, &media["schema"], example)
+                                .unwrap_or_else(|e| panic!("{at} {status} example: {e}"));
+                            checked += 1;
+                        }
+                        None => {}
                     }
                 }
             }
         }
     }
     assert!(checked >= 20, "only {checked} examples checked");
+}
+
+/// The events of an example stream as tools read them: `{event, data}`, the name `message`
+/// when a frame has none. Frames are separated by a blank line; each has at most one `event:`
+/// line and one `data:` line (what the contracts' streams send).
+fn sse_events(stream: &str) -> Vec<Value> {
+    stream
+        .split("\n\n")
+        .filter(|frame| !frame.trim().is_empty())
+        .map(|frame| {
+            let mut event = "message";
+            let mut data = None;
+            for line in frame.lines() {
+                if let Some(name) = line.strip_prefix("event: ") {
+                    event = name;
+                } else if let Some(text) = line.strip_prefix("data: ") {
+                    assert!(data.is_none(), "two data lines in {frame:?}");
+                    data = Some(text);
+                } else {
+                    panic!("unexpected line {line:?} in an example stream");
+                }
+            }
+            serde_json::json!({"event": event, "data": data.expect("a data line")})
+        })
+        .collect()
+}
+
+/// The event names a `text/event-stream` schema allows: the `event` enum of the schema or of
+/// each `oneOf` branch.
+fn schema_event_names(document: &Value, schema: &Value) -> BTreeSet<String> {
+    let schema = resolve(document, schema);
+    let branches: Vec<&Value> = match schema.get("oneOf").and_then(Value::as_array) {
+        Some(branches) => branches.iter().map(|b| resolve(document, b)).collect(),
+        None => vec![schema],
+    };
+    let mut names = BTreeSet::new();
+    for branch in branches {
+        let values = branch["properties"]["event"]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("an event schema without an `event` enum: {branch}"));
+        names.extend(values.iter().map(|v| v.as_str().unwrap().to_owned()));
+    }
+    names
+}
+
+#[test]
+fn every_event_stream_schema_names_exactly_the_events_of_its_x_sse_events() {
+    let mut checked = 0;
+    for doc in documents() {
+        for (method, path, operation) in operations(&doc.json) {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let response = resolve(&doc.json, response);
+                let Some(media) = response["content"].get("text/event-stream") else {
+                    continue;
+                };
+                let at = format!("{}: {method} {path} {status}", doc.path);
+                let declared: BTreeSet<String> = response["x-sse-events"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{at}: an event stream without x-sse-events"))
+                    .keys()
+                    .cloned()
+                    .collect();
+                assert_eq!(
+                    schema_event_names(&doc.json, &media["schema"]),
+                    declared,
+                    "{at}: the text/event-stream schema and x-sse-events name different events"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2, "only {checked} event streams checked");
 }
 
 #[test]

@@ -33,6 +33,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[spectrace::implements("ORCH-3054")]
 const DATA_CONTRACT: &str = include_str!("../../../contracts/openapi/data.yaml");
 const CONTROL_CONTRACT: &str = include_str!("../../../contracts/openapi/control.yaml");
+const OPENAI_CONTRACT: &str = include_str!("../../../contracts/openapi/openai.yaml");
 
 /// The request's correlation id, set by [`correlation`].
 #[derive(Debug, Clone)]
@@ -58,6 +59,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route(
             "/v1/openapi/control.yaml",
             get(|| async { yaml(CONTROL_CONTRACT) }),
+        )
+        .route(
+            "/v1/openapi/openai.yaml",
+            get(|| async { yaml(OPENAI_CONTRACT) }),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&service),
@@ -167,9 +172,34 @@ async fn method_not_allowed() -> ApiError {
 #[spectrace::implements("ORCH-2012", "ORCH-2013")]
 pub struct StrictJson<T>(pub T);
 
+/// A request body type [`StrictJson`] reads.
+pub trait Body: serde::de::DeserializeOwned {
+    /// Whether JSON `null` may stand for a field's absence. The task API's and the control
+    /// plane's request schemas have no nullable field, so there `null` is a value of the wrong
+    /// type (ORCH-2012), while serde would read it as an absent `Option`.
+    const NULL_IS_ABSENT: bool;
+}
+
+impl Body for api_types::EnqueueRequest {
+    const NULL_IS_ABSENT: bool = false;
+}
+
+impl Body for api_types::DrainRequest {
+    const NULL_IS_ABSENT: bool = false;
+}
+
+impl Body for api_types::ReloadRequest {
+    const NULL_IS_ABSENT: bool = false;
+}
+
+/// The OpenAI-compatible surface reads the object itself, and OpenAI's fields are nullable.
+impl Body for serde_json::Map<String, serde_json::Value> {
+    const NULL_IS_ABSENT: bool = true;
+}
+
 impl<T, S> axum::extract::FromRequest<S> for StrictJson<T>
 where
-    T: serde::de::DeserializeOwned,
+    T: Body,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -183,7 +213,7 @@ where
 
 /// Reads a JSON body strictly (ORCH-2012, ORCH-2013).
 #[spectrace::implements("ORCH-2012", "ORCH-2013")]
-fn json_body<T: serde::de::DeserializeOwned>(
+fn json_body<T: Body>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
@@ -233,7 +263,46 @@ fn json_body<T: serde::de::DeserializeOwned>(
     deserializer
         .end()
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid body: {e}")))?;
+    if !T::NULL_IS_ABSENT
+        && let Some(path) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .as_ref()
+            .and_then(null_member)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("invalid body: field `{path}`: null is not a value the contract allows"),
+        ));
+    }
     Ok(value)
+}
+
+/// The path (`a.b`, `a[0]`) of the first member whose value is `null`, depth first.
+fn null_member(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => members.iter().find_map(|(name, member)| match member {
+            Value::Null => Some(name.clone()),
+            other => null_member(other).map(|rest| {
+                if rest.starts_with('[') {
+                    format!("{name}{rest}")
+                } else {
+                    format!("{name}.{rest}")
+                }
+            }),
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| match item {
+            Value::Null => Some(format!("[{i}]")),
+            other => null_member(other).map(|rest| {
+                if rest.starts_with('[') {
+                    format!("[{i}]{rest}")
+                } else {
+                    format!("[{i}].{rest}")
+                }
+            }),
+        }),
+        _ => None,
+    }
 }
 
 #[spectrace::implements("ORCH-2001", "ORCH-3024")]

@@ -520,6 +520,21 @@ fn parse_message(index: usize, message: &Value) -> Result<Message, FieldError> {
                     (Some(Value::String(kind)), Some(Value::String(part_text)))
                         if kind == "text" =>
                     {
+                        // A text part has `type` and `text`; another field is refused by name
+                        // unless null (ORCH-2207).
+                        let extra = part
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .find(|(name, value)| {
+                                !matches!(name.as_str(), "type" | "text") && !value.is_null()
+                            });
+                        if let Some((name, _)) = extra {
+                            return Err(FieldError::new(
+                                format!("{part_at}.{name}"),
+                                "this server does not support it",
+                            ));
+                        }
                         text.push_str(part_text);
                     }
                     (Some(Value::String(kind)), _) if kind != "text" => {
@@ -654,6 +669,11 @@ mod tests {
                 "messages",
                 json!([{"role": "user", "content": "x", "tool_calls": []}]),
                 "messages[0].tool_calls",
+            ),
+            (
+                "messages",
+                json!([{"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {}}]}]),
+                "messages[0].content[0].cache_control",
             ),
             ("model", json!(""), "model"),
         ] {

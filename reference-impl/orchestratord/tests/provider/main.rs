@@ -104,12 +104,13 @@ fn data_plane_config() -> String {
     .concat()
 }
 
-/// Capabilities and both published documents: 200.
+/// Capabilities and the published documents: 200.
 async fn discovery(provider: &Provider, server: &Server) {
     for path in [
         "/v1/capabilities",
         "/v1/openapi/data.yaml",
         "/v1/openapi/control.yaml",
+        "/v1/openapi/openai.yaml",
     ] {
         provider.send(provider.get(server, path)).await.expect(200);
     }
@@ -534,10 +535,15 @@ async fn api_version_is_a_semantic_version_whose_major_is_the_path_version() {
 async fn the_published_contracts_are_the_committed_documents_byte_for_byte() {
     let provider = Provider::new();
     let server = start(&format!("pools:\n{}", sim_pool("default", "", ""))).await;
-    for (operation, file) in [
+    let published = [
         ("getDataPlaneContract", "contracts/openapi/data.yaml"),
         ("getControlPlaneContract", "contracts/openapi/control.yaml"),
-    ] {
+        ("getOpenAiContract", "contracts/openapi/openai.yaml"),
+    ];
+    let every: Vec<&str> = contracts_codegen::DOCUMENTS.iter().map(|d| d.1).collect();
+    let files: Vec<&str> = published.iter().map(|p| p.1).collect();
+    assert_eq!(files, every, "every contract document is published");
+    for (operation, file) in published {
         let path = &contract().by_id(operation).path;
         let served = provider.send(provider.get(&server, path)).await.expect(200);
         assert_eq!(served.header("content-type"), Some("application/yaml"));

@@ -297,6 +297,24 @@ fn a_wrong_content_type_or_unexpected_body_is_reported() {
         message.starts_with("getTask 200 body: not JSON"),
         "{message}"
     );
+    // A published document is checked as the document its YAML holds.
+    let yaml = headers(&[
+        ("x-correlation-id", CORRELATION),
+        ("content-type", "application/yaml"),
+    ]);
+    let document = b"openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n";
+    check("GET", "/v1/openapi/openai.yaml", 200, &yaml, document).unwrap();
+    let message = only_violation(check(
+        "GET",
+        "/v1/openapi/openai.yaml",
+        200,
+        &yaml,
+        b"openapi: 3.0.3\ninfo: {title: t, version: '1'}\n",
+    ));
+    assert!(
+        message.starts_with("getOpenAiContract 200 body /: ") && message.contains("paths"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -391,16 +409,35 @@ fn a_conforming_event_stream_passes() {
 
 #[test]
 fn an_undeclared_event_or_bad_event_data_is_reported() {
-    let message = only_violation(sse(&format!("{STARTED}event: progress\ndata: {{}}\n\n")));
+    // An undeclared name: the content's schema (`{event, data}`) and x-sse-events both say so.
+    let violations = sse(&format!("{STARTED}event: progress\ndata: {{}}\n\n")).unwrap_err();
+    let messages: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
     assert!(
-        message.starts_with(
+        messages[0].starts_with("streamTaskEvents 200 event 1 `progress` /: ")
+            && messages[0].contains("oneOf"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[1].starts_with(
             "streamTaskEvents 200 event 1 `progress`: not declared in x-sse-events (declared: "
         ),
-        "{message}"
+        "{messages:#?}"
     );
-    let message = only_violation(sse(&format!("{STARTED}data: {{}}\n\n")));
+    let violations = sse(&format!("{STARTED}data: {{}}\n\n")).unwrap_err();
     assert!(
-        message.contains("event 1 `message`: not declared"),
+        violations
+            .iter()
+            .any(|v| v.to_string().contains("event 1 `message`: not declared")),
+        "{violations:#?}"
+    );
+    // Data that is valid for x-sse-events but not the one JSON object, alone on its line, that
+    // the content's schema asks for (a trailing space).
+    let message = only_violation(sse(&format!(
+        "{STARTED}event: token\ndata: {{\"index\":0,\"text\":\"a\"}} \n\n"
+    )));
+    assert!(
+        message.starts_with("streamTaskEvents 200 event 1 `token` /: "),
         "{message}"
     );
     let message = only_violation(sse(&format!(
@@ -423,10 +460,14 @@ fn an_undeclared_event_or_bad_event_data_is_reported() {
         "{violations:#?}"
     );
     assert!(violations.iter().any(|v| v.message.contains("replica_id")));
-    let message = only_violation(sse(&format!("{STARTED}event: token\ndata: not json\n\n")));
+    // Not JSON: not the object the content's schema asks for, nor data x-sse-events can check.
+    let violations = sse(&format!("{STARTED}event: token\ndata: not json\n\n")).unwrap_err();
+    assert_eq!(violations.len(), 2, "{violations:#?}");
     assert!(
-        message.contains("event 1 `token`: data is not JSON"),
-        "{message}"
+        violations
+            .iter()
+            .any(|v| v.to_string().contains("event 1 `token`: data is not JSON")),
+        "{violations:#?}"
     );
 }
 
@@ -544,7 +585,7 @@ fn the_verifier_knows_every_operation_and_response_of_every_document() {
         .map(|op| op.id.as_str())
         .collect();
     assert_eq!(ids.len(), 19, "{ids:?}");
-    assert_eq!(contract.declared("data").len(), 39);
+    assert_eq!(contract.declared("data").len(), 42);
     assert_eq!(contract.declared("control").len(), 28);
     assert_eq!(contract.declared("openai").len(), 23);
     assert_eq!(

@@ -19,9 +19,11 @@
 //!   `text/event-stream`, [`SSE_TRANSPORT_HEADERS`]);
 //! - the content type is one the status declares (none, and an empty body, when it declares
 //!   no content), and the body is valid for it: JSON against the schema, an event stream
-//!   parsed with eventsource-stream whose every event is declared in `x-sse-events` and whose
-//!   `data` is valid against that event's schema, YAML that parses, OpenMetrics text that
-//!   matches `contracts/metrics/metrics.yaml` exactly ([`MetricContract::check`]);
+//!   parsed with eventsource-stream whose every event, read as `{event, data}` (the name,
+//!   `message` when there is none, and the data's text), is valid against the content's
+//!   schema, is declared in `x-sse-events` and has `data` valid against that event's schema,
+//!   YAML whose document is valid against the schema, OpenMetrics text that matches
+//!   `contracts/metrics/metrics.yaml` exactly ([`MetricContract::check`]);
 //! - what the documents state in prose about the shared parameters and the error envelope:
 //!   the correlation id is echoed when valid and a UUID v4 otherwise (parameter
 //!   `X-Correlation-Id`, ORCH-2009) and repeated in the envelope; `policy` is set only for
@@ -576,22 +578,28 @@ impl Contract {
             findings.add("body", format!("`{media}` body is not UTF-8 text"));
             return None;
         };
-        for (at, message) in schema.errors(&Value::String(text.to_owned())) {
-            findings.add(format!("body {}", pointer(&at)), message);
-        }
         match media {
-            "text/event-stream" => *events = check_events(spec, text, findings),
-            "application/openmetrics-text" => {
-                for (at, message) in self.metrics.check(text) {
-                    findings.add(at, message);
+            // The schema describes one event, `{event, data}`, as tools read an event stream.
+            "text/event-stream" => *events = check_events(spec, schema, text, findings),
+            // The schema describes the document the YAML text holds.
+            "application/yaml" => match serde_saphyr::from_str::<Value>(text) {
+                Ok(value) => {
+                    for (at, message) in schema.errors(&value) {
+                        findings.add(format!("body {}", pointer(&at)), message);
+                    }
+                }
+                Err(e) => findings.add("body", format!("not YAML: {e}")),
+            },
+            _ => {
+                for (at, message) in schema.errors(&Value::String(text.to_owned())) {
+                    findings.add(format!("body {}", pointer(&at)), message);
+                }
+                if media == "application/openmetrics-text" {
+                    for (at, message) in self.metrics.check(text) {
+                        findings.add(at, message);
+                    }
                 }
             }
-            "application/yaml" => {
-                if let Err(e) = serde_saphyr::from_str::<Value>(text) {
-                    findings.add("body", format!("not YAML: {e}"));
-                }
-            }
-            _ => {}
         }
         None
     }
@@ -657,8 +665,14 @@ fn check_headers(
     }
 }
 
-/// Parses an event stream and checks each event against `x-sse-events`.
-fn check_events(spec: &ResponseSpec, text: &str, findings: &mut Findings<'_>) -> Vec<SseEvent> {
+/// Parses an event stream and checks each event: as `{event, data}` against the content's
+/// schema (the event name and the data's text), then its data against `x-sse-events`.
+fn check_events(
+    spec: &ResponseSpec,
+    schema: &Validator,
+    text: &str,
+    findings: &mut Findings<'_>,
+) -> Vec<SseEvent> {
     use eventsource_stream::Eventsource;
     use futures::StreamExt;
     let chunks =
@@ -690,6 +704,10 @@ fn check_events(spec: &ResponseSpec, text: &str, findings: &mut Findings<'_>) ->
             event.event
         };
         let at = format!("event {index} `{name}`");
+        let read = serde_json::json!({"event": name, "data": event.data});
+        for (pointer_at, message) in schema.errors(&read) {
+            findings.add(format!("{at} {}", pointer(&pointer_at)), message);
+        }
         let Some(schema) = declared.get(&name) else {
             findings.add(
                 at,
