@@ -361,16 +361,11 @@ fn snapshot_tree(dir: &Path) -> Result<Snapshot, String> {
     Ok(out)
 }
 
-/// Temporary files and staging directories beside the outputs: names starting with `.` and holding `.tmp` or `.old-` (what
-/// `fsio` creates).
+/// Temporary files and staging directories beside the outputs: names starting with `.` and
+/// holding `.tmp` or `.old-` (what `fsio` creates).
 fn temporaries(root: &Path) -> Result<Vec<String>, String> {
     let mut found = Vec::new();
-    for dir in [
-        ".",
-        "requirements",
-        "reports",
-        "site",
-    ] {
+    for dir in [".", "requirements", "reports", "site"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
