@@ -17,7 +17,9 @@ use crate::channel::StreamEvent;
 use crate::error::ApiError;
 
 mod cancel;
+mod logs;
 mod memory;
+mod readiness;
 mod replicas;
 
 fn config() -> Config {
