@@ -18,7 +18,9 @@ use crate::error::ApiError;
 
 mod cancel;
 mod interleavings;
+mod logs;
 mod memory;
+mod readiness;
 mod replicas;
 
 fn config() -> Config {
