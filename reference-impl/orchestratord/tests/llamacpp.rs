@@ -201,6 +201,9 @@ async fn haiku_streams_real_tokens_end_to_end() {
     let real = real();
     let yaml = config_yaml(&real, ENGINE_SLOTS, &model_lines(&real.model, &real.sha256));
     let server = start(&yaml).await;
+    // On a starved machine the replica's first self-test can time out; the health loop
+    // retries it. This test is about streaming, so it waits for readiness first.
+    wait_ready(&server).await;
     let before = tokens_out(&server).await;
 
     let (tokens, end) = stream_task(&server, haiku(42)).await;
@@ -356,6 +359,8 @@ async fn determinism_same_seed_same_tokens_through_the_adapter_and_the_server() 
 
     let yaml = config_yaml(&real, ENGINE_SLOTS, &model_lines(&real.model, &real.sha256));
     let server = start(&yaml).await;
+    // As above: readiness first, on a machine busy enough to fail the first self-test.
+    wait_ready(&server).await;
     for seed in [3, 99] {
         let (first, _) = stream_task(&server, haiku(seed)).await;
         let (second, _) = stream_task(&server, haiku(seed)).await;

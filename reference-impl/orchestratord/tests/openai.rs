@@ -1046,9 +1046,11 @@ async fn x_priority_picks_the_queue_of_a_completions_task() {
 async fn x_deadline_ms_refuses_an_infeasible_deadline_and_expires_a_passed_one() {
     for route in Route::BOTH {
         let server = start(&pool_yaml("slots: 1", "token_delay_ms: 50", "")).await;
+        // 400 tokens at 50 ms: the one slot stays busy for 20 s, far longer than the two
+        // 1.5 s deadlines below take to pass one after the other, however slow the machine.
         let running = enqueue_ok(
             &server,
-            json!({"pool": "default", "prompt": "p", "max_tokens": 60}),
+            json!({"pool": "default", "prompt": "p", "max_tokens": 400}),
         )
         .await;
         wait_running(&server, &running).await;
@@ -1070,8 +1072,8 @@ async fn x_deadline_ms_refuses_an_infeasible_deadline_and_expires_a_passed_one()
                 .await;
             expect_invalid(response, "X-Deadline-Ms").await;
         }
-        // A deadline that looked feasible passes while the completion waits behind a task of
-        // three seconds: its task expires in the queue, and the answer is the task's error.
+        // A deadline that looked feasible passes while the completion waits behind the running
+        // task: its task expires in the queue, and the answer is the task's error.
         let expired = route
             .send_with(
                 &server,

@@ -584,7 +584,7 @@ fn the_verifier_knows_every_operation_and_response_of_every_document() {
         .iter()
         .map(|op| op.id.as_str())
         .collect();
-    assert_eq!(ids.len(), 19, "{ids:?}");
+    assert_eq!(ids.len(), 20, "{ids:?}");
     assert_eq!(contract.declared("data").len(), 42);
     assert_eq!(contract.declared("control").len(), 28);
     assert_eq!(contract.declared("openai").len(), 23);
