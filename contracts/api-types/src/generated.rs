@@ -2629,6 +2629,11 @@ impl ::std::str::FromStr for TextCompletionRequestUser {
         if value.chars().count() < 1usize {
             return Err("shorter than 1 characters".into());
         }
+        static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+        { ::regress::Regex::new("^[A-Za-z0-9._:-]+$").unwrap() });
+        if PATTERN.find(value).is_none() {
+            return Err("doesn't match pattern \"^[A-Za-z0-9._:-]+$\"".into());
+        }
         Ok(Self(value.to_string()))
     }
 }
