@@ -92,18 +92,7 @@ pub async fn run(binary: &str, seconds: u64) -> Result<bool, String> {
     let rss_after = both.map(|s| s.rss_kib().map_or(f64::NAN, |k| k as f64));
     let peak = both.map(|s| s.peak_rss_kib().map_or(f64::NAN, |k| k as f64));
 
-    let mut rows = vec![Row {
-        label: "throughput (tasks)".into(),
-        orchestratord: throughput[0].tasks_per_second(),
-        baseline: throughput[1].tasks_per_second(),
-        unit: Unit::PerSecond,
-    }];
-    rows.extend(stats::latency_rows(
-        "task",
-        "closed loop",
-        &throughput[0].latency,
-        &throughput[1].latency,
-    ));
+    let mut rows = crate::load::throughput_rows(&throughput);
     let share = |label: &str, loops: &[OpenLoop; 2], status| Row {
         label: label.into(),
         orchestratord: loops[0].share(status),

@@ -265,3 +265,21 @@ pub fn percentile(values: &mut [f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * (values.len() - 1) as f64).round() as usize;
     values[rank.min(values.len() - 1)]
 }
+
+/// The rows both `bench server` and `bench soak` open with: tasks per second of each server
+/// (orchestratord first, then the baseline) and the closed loop's task latencies.
+pub fn throughput_rows(throughput: &[Throughput; 2]) -> Vec<crate::stats::Row> {
+    let mut rows = vec![crate::stats::Row {
+        label: "throughput (tasks)".into(),
+        orchestratord: throughput[0].tasks_per_second(),
+        baseline: throughput[1].tasks_per_second(),
+        unit: crate::stats::Unit::PerSecond,
+    }];
+    rows.extend(crate::stats::latency_rows(
+        "task",
+        "closed loop",
+        &throughput[0].latency,
+        &throughput[1].latency,
+    ));
+    rows
+}

@@ -71,18 +71,7 @@ pub async fn run(binary: &str, seconds: u64) -> Result<bool, String> {
             .map(|(_, kib)| *kib as f64)
             .fold(f64::NAN, f64::max)
     };
-    let mut rows = vec![Row {
-        label: "throughput (tasks)".into(),
-        orchestratord: throughput[0].tasks_per_second(),
-        baseline: throughput[1].tasks_per_second(),
-        unit: Unit::PerSecond,
-    }];
-    rows.extend(stats::latency_rows(
-        "task",
-        "closed loop",
-        &throughput[0].latency,
-        &throughput[1].latency,
-    ));
+    let mut rows = crate::load::throughput_rows(&throughput);
     let memory = |label: String, orchestratord: f64, baseline: f64| Row {
         label,
         orchestratord,
