@@ -161,6 +161,19 @@ mod tests {
         );
     }
 
+    #[spectrace::covers("ORCH-3038", "ORCH-3040")]
+    #[test]
+    fn a_key_listed_twice_is_still_a_configured_key() {
+        // Listed by a variable and by a file, say: one key, however often it is named.
+        let twice = Keys::new(["s3cr3t", "other", "s3cr3t"]);
+        assert!(twice.check(&bearer("s3cr3t")).is_ok());
+        assert!(twice.check(&bearer("other")).is_ok());
+        assert_eq!(
+            twice.check(&bearer("nope")).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+    }
+
     #[spectrace::covers("ORCH-3039")]
     #[test]
     fn no_key_configured_means_closed() {
@@ -179,6 +192,11 @@ mod tests {
         let keys = Keys::resolve(&[KeyRef::File(dir.to_string_lossy().into_owned())]).unwrap();
         assert!(keys.check(&bearer("from-a-file")).is_ok());
         std::fs::remove_file(&dir).unwrap();
+        // A variable that is set resolves to its value. PATH is set in every test process, and
+        // setting a variable from a test would race with the other tests' threads.
+        let path = std::env::var("PATH").unwrap();
+        let keys = Keys::resolve(&[KeyRef::Env("PATH".into())]).unwrap();
+        assert_eq!(keys.digests, vec![digest(path.as_bytes())]);
         let err =
             Keys::resolve(&[KeyRef::Env("ORCHD_TEST_SURELY_UNSET_VARIABLE".into())]).unwrap_err();
         assert!(err.contains("ORCHD_TEST_SURELY_UNSET_VARIABLE"), "{err}");
