@@ -24,6 +24,12 @@ pub const SELF_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub const RESTART_BACKOFF: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(10));
 
+/// The wait before the next try after one that failed: twice the last, at most the cap.
+#[spectrace::implements("ORCH-3044")]
+fn next_backoff(last: Duration) -> Duration {
+    (last * 2).min(RESTART_BACKOFF.1)
+}
+
 /// Starts one replica's engine for a checked model. The server uses [`ConfiguredEngines`];
 /// tests use starters they can hold or make fail.
 pub trait EngineStarter: Send + Sync {
@@ -205,6 +211,28 @@ impl Service {
         tokio::spawn(async move { service.restart(&pool, replica).await });
     }
 
+    /// A new engine for `artifact` that is healthy and passes its self-test; else what failed
+    /// (the log's event) and why.
+    #[spectrace::implements("ORCH-3035", "ORCH-3044")]
+    async fn start_checked(
+        &self,
+        pool: &Pool,
+        artifact: &ModelArtifact,
+    ) -> Result<Arc<dyn Engine>, (&'static str, String)> {
+        let engine = self
+            .starter
+            .start(&pool.config, artifact)
+            .await
+            .map_err(|reason| ("restart failed", reason))?;
+        if !engine.health().await {
+            return Err(("restart failed", "unhealthy".to_owned()));
+        }
+        self_test(engine.as_ref())
+            .await
+            .map_err(|reason| ("restart self-test failed", reason))?;
+        Ok(engine)
+    }
+
     /// Restarts a failed replica until a new engine is healthy and passes its self-test,
     /// waiting [`RESTART_BACKOFF`] between tries, doubling up to its cap. The new engine goes
     /// into the pool's current [`Loaded`] only if no reload happened while it started;
@@ -215,27 +243,11 @@ impl Service {
         loop {
             tokio::time::sleep(backoff).await;
             let started_from = pool.loaded();
-            let engine = match self
-                .starter
-                .start(&pool.config, &started_from.artifact)
-                .await
-            {
-                Ok(engine) if engine.health().await => match self_test(engine.as_ref()).await {
-                    Ok(()) => engine,
-                    Err(reason) => {
-                        self.log_replica(pool, replica, "restart self-test failed", &reason);
-                        backoff = (backoff * 2).min(RESTART_BACKOFF.1);
-                        continue;
-                    }
-                },
-                Ok(_) => {
-                    self.log_replica(pool, replica, "restart failed", "unhealthy");
-                    backoff = (backoff * 2).min(RESTART_BACKOFF.1);
-                    continue;
-                }
-                Err(reason) => {
-                    self.log_replica(pool, replica, "restart failed", &reason);
-                    backoff = (backoff * 2).min(RESTART_BACKOFF.1);
+            let engine = match self.start_checked(pool, &started_from.artifact).await {
+                Ok(engine) => engine,
+                Err((what, reason)) => {
+                    self.log_replica(pool, replica, what, &reason);
+                    backoff = next_backoff(backoff);
                     continue;
                 }
             };
