@@ -30,6 +30,22 @@ fn next_backoff(last: Duration) -> Duration {
     (last * 2).min(RESTART_BACKOFF.1)
 }
 
+/// Puts a reload's engines, started and checked, into the pool at once, as the next
+/// generation, so that a replica restart that began before it cannot undo it.
+#[spectrace::implements("ORCH-2102", "ORCH-3035")]
+fn install(pool: &Pool, fresh: Loaded) -> Option<Arc<Loaded>> {
+    let mut installed = None;
+    pool.replace_loaded(|current| {
+        let next = Arc::new(Loaded {
+            generation: current.generation + 1,
+            ..fresh
+        });
+        installed = Some(Arc::clone(&next));
+        Some(next)
+    });
+    installed
+}
+
 /// Starts one replica's engine for a checked model. The server uses [`ConfiguredEngines`];
 /// tests use starters they can hold or make fail.
 pub trait EngineStarter: Send + Sync {
@@ -120,16 +136,7 @@ impl Service {
                 return Err(ServiceError::ReloadFailed { reason });
             }
         };
-        let mut installed = None;
-        pool.replace_loaded(|current| {
-            let next = Arc::new(Loaded {
-                generation: current.generation + 1,
-                ..fresh
-            });
-            installed = Some(Arc::clone(&next));
-            Some(next)
-        });
-        let Some(loaded) = installed else {
+        let Some(loaded) = install(pool, fresh) else {
             return Err(ServiceError::ReloadFailed {
                 reason: "the new model could not be installed".to_owned(),
             });
