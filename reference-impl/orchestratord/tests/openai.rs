@@ -325,9 +325,11 @@ async fn a_streamed_completion_sends_chunks_then_usage_then_done() {
 #[spectrace::covers("ORCH-2202", "ORCH-2214", "ORCH-2219", kind = "e2e")]
 #[tokio::test]
 async fn a_stream_whose_task_fails_ends_with_an_error_object_and_no_done() {
+    // It fails after more tokens than a `metrics` event is logged for (every 16): the event,
+    // which has no chunk, is passed over on the way to the error.
     let server = start(&pool_yaml(
         "slots: 1",
-        "token_delay_ms: 0\n      fail_after_tokens: 2",
+        "token_delay_ms: 0\n      fail_after_tokens: 18",
         "",
     ))
     .await;
@@ -335,7 +337,7 @@ async fn a_stream_whose_task_fails_ends_with_an_error_object_and_no_done() {
         let response = send_when_ready(
             &server,
             route,
-            route.body("x", json!({"max_tokens": 10, "stream": true})),
+            route.body("x", json!({"max_tokens": 30, "stream": true})),
             &[("x-correlation-id", "fails-1")],
         )
         .await;
@@ -348,18 +350,18 @@ async fn a_stream_whose_task_fails_ends_with_an_error_object_and_no_done() {
             "{route:?}"
         );
         assert!(!lines.iter().any(|l| l == "[DONE]"), "{route:?}");
-        // Two pieces of text came before the failure.
+        // Eighteen pieces of text came before the failure.
         let texts = lines[..lines.len() - 1]
             .iter()
             .filter_map(|l| route.chunk_text(&serde_json::from_str(l).unwrap()))
             .filter(|t| !t.is_empty())
             .count();
-        assert_eq!(texts, 2, "{route:?}");
+        assert_eq!(texts, 18, "{route:?}");
         // Not streamed: 500 with the task's error code (once the failed replica is back).
         let whole = send_when_ready(
             &server,
             route,
-            route.body("x", json!({"max_tokens": 10})),
+            route.body("x", json!({"max_tokens": 30})),
             &[],
         )
         .await;
@@ -515,6 +517,22 @@ async fn a_stop_sequence_ends_the_text_before_it_streamed_or_not() {
             chunks.last().unwrap()["choices"][0]["finish_reason"],
             "stop"
         );
+
+        // A stop sequence the text never contains ends nothing: all of it, and `length`.
+        let body: Value = route
+            .send(
+                &server,
+                route.body(
+                    "stop here",
+                    json!({"seed": 3, "max_tokens": 12, "stop": ["never in it"]}),
+                ),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(route.text(&body), full, "{route:?}");
+        assert_eq!(body["choices"][0]["finish_reason"], "length");
     }
 }
 
@@ -1217,4 +1235,58 @@ async fn a_completions_task_is_logged_counted_and_timed_out_as_any_task() {
         .await,
         2.0
     );
+}
+
+#[spectrace::covers("ORCH-2202", "ORCH-2214", kind = "e2e")]
+#[tokio::test]
+async fn a_long_stream_has_one_chunk_per_piece_between_its_opening_and_its_finish() {
+    let server = default_server().await;
+    // Longer than the 16 tokens after which the task's log holds a `metrics` event, which no
+    // chunk shows.
+    let max_tokens = 40;
+    for route in Route::BOTH {
+        let pieces = tokens(&{
+            let task = enqueue_ok(
+                &server,
+                json!({"pool": "default", "prompt": route.prompt("a long one"), "max_tokens": max_tokens, "seed": 11, "temperature": 1.0}),
+            )
+            .await;
+            typed_stream(&server, task["task_id"].as_str().unwrap()).await
+        });
+        assert_eq!(pieces.len(), max_tokens, "{route:?}");
+        let chunks = streamed_chunks(
+            route
+                .send(
+                    &server,
+                    route.body(
+                        "a long one",
+                        json!({"seed": 11, "max_tokens": max_tokens, "stream": true, "stream_options": {"include_usage": false}}),
+                    ),
+                )
+                .await,
+        )
+        .await;
+        let id = &chunks[0]["id"];
+        assert!(chunks.iter().all(|c| &c["id"] == id), "{route:?}");
+        let choices: Vec<&Value> = chunks.iter().map(|c| &c["choices"][0]).collect();
+        let mut wanted: Vec<Value> = Vec::new();
+        match route {
+            Chat => {
+                wanted.push(json!({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}));
+                wanted.extend(pieces.iter().map(
+                    |piece| json!({"index": 0, "delta": {"content": piece}, "finish_reason": null}),
+                ));
+                wanted.push(json!({"index": 0, "delta": {}, "finish_reason": "length"}));
+            }
+            Text => {
+                wanted.extend(pieces.iter().map(|piece| {
+                    json!({"text": piece, "index": 0, "logprobs": null, "finish_reason": null})
+                }));
+                wanted.push(
+                    json!({"text": "", "index": 0, "logprobs": null, "finish_reason": "length"}),
+                );
+            }
+        }
+        assert_eq!(choices, wanted.iter().collect::<Vec<_>>(), "{route:?}");
+    }
 }

@@ -817,4 +817,90 @@ mod tests {
             assert_eq!(error.field, "X-Deadline-Ms", "{deadline:?}");
         }
     }
+
+    #[spectrace::covers("ORCH-2201", kind = "test")]
+    #[test]
+    fn messages_must_be_a_non_empty_array() {
+        let mut missing = minimal();
+        missing.as_object_mut().unwrap().remove("messages");
+        for body in [
+            with("messages", json!([])),
+            with("messages", json!({"role": "user", "content": "hi"})),
+            with("messages", json!("hi")),
+            missing,
+        ] {
+            let error = parse(body.clone()).unwrap_err();
+            assert_eq!(error.field, "messages", "{body}");
+            assert!(error.message.contains("`messages`"), "{error:?}");
+        }
+    }
+
+    #[spectrace::covers("ORCH-2210", kind = "test")]
+    #[test]
+    fn user_must_be_a_session_id() {
+        let longest = "a".repeat(128);
+        for user in ["s-1", "a.b_c:d-E9", longest.as_str()] {
+            assert_eq!(
+                parse(with("user", json!(user))).unwrap().user.as_deref(),
+                Some(user)
+            );
+        }
+        let too_long = "a".repeat(129);
+        for user in ["", "has spaces", "ümlaut", "a/b", too_long.as_str()] {
+            let error = parse(with("user", json!(user))).unwrap_err();
+            assert_eq!(error.field, "user", "{user:?}");
+        }
+        assert_eq!(
+            text(json!({"model": "m", "prompt": "p", "user": "has spaces"}))
+                .unwrap_err()
+                .field,
+            "user"
+        );
+    }
+
+    #[spectrace::covers("ORCH-2206", kind = "test")]
+    #[test]
+    fn stop_is_a_string_or_at_most_four_non_empty_strings() {
+        assert_eq!(parse(with("stop", json!("\n"))).unwrap().stop, ["\n"]);
+        let four = parse(with("stop", json!(["a", "b", "c", "d"]))).unwrap();
+        assert_eq!(four.stop, ["a", "b", "c", "d"]);
+        for value in [
+            json!(["a", "b", "c", "d", "e"]),
+            json!(["a", ""]),
+            json!(""),
+            json!(7),
+        ] {
+            assert_eq!(
+                parse(with("stop", value.clone())).unwrap_err().field,
+                "stop",
+                "{value}"
+            );
+        }
+    }
+
+    #[spectrace::covers("ORCH-2202", "ORCH-2214", kind = "test")]
+    #[test]
+    fn include_usage_is_what_stream_options_says() {
+        for (options, include_usage) in [
+            (json!({"include_usage": true}), true),
+            (json!({"include_usage": false}), false),
+            (json!({"include_usage": null}), false),
+            (json!({}), false),
+        ] {
+            let mut chat = with("stream", json!(true));
+            chat["stream_options"] = options.clone();
+            assert_eq!(
+                parse(chat).unwrap().include_usage,
+                include_usage,
+                "{options}"
+            );
+            let body =
+                json!({"model": "m", "prompt": "p", "stream": true, "stream_options": options});
+            assert_eq!(
+                text(body).unwrap().include_usage,
+                include_usage,
+                "{options}"
+            );
+        }
+    }
 }

@@ -365,6 +365,17 @@ mod tests {
         assert_eq!(body["error"]["type"], "invalid_request_error");
         assert_eq!(body["error"]["param"], "tools");
         assert_eq!(error_type(503), "server_error");
+        for (status, kind) in [
+            (401, "authentication_error"),
+            (403, "permission_error"),
+            (404, "not_found_error"),
+            (409, "invalid_request_error"),
+            (422, "invalid_request_error"),
+            (429, "rate_limit_error"),
+            (500, "server_error"),
+        ] {
+            assert_eq!(error_type(status), kind, "{status}");
+        }
     }
 
     #[spectrace::covers("ORCH-2203", kind = "test")]
@@ -380,5 +391,20 @@ mod tests {
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(list["object"], "list");
         assert_eq!(list["data"][0]["object"], "model");
+    }
+
+    #[spectrace::covers("ORCH-2206", kind = "test")]
+    #[test]
+    fn text_of_several_bytes_a_character_is_never_cut_inside_one() {
+        // Without a stop sequence, and with one that could begin in the held text.
+        assert_eq!(
+            cut(&[], &["h\u{e9}", "\u{1f600}", "!"]),
+            ("h\u{e9}\u{1f600}!".into(), false)
+        );
+        let mut scanner = StopScanner::new(vec!["\u{e9}\u{e8}".into()]);
+        assert_eq!(scanner.push("a\u{e9}"), "a");
+        assert_eq!(scanner.push("\u{1f600}"), "\u{e9}\u{1f600}");
+        assert_eq!(scanner.push("\u{e9}\u{e8}b"), "");
+        assert!(scanner.stopped());
     }
 }
