@@ -22,6 +22,7 @@ mod logs;
 mod memory;
 mod readiness;
 mod replicas;
+mod timeouts;
 
 fn config() -> Config {
     let mut config = crate::default_config();
