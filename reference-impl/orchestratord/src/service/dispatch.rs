@@ -163,7 +163,7 @@ impl Service {
 
     /// Observes the queue wait of a task that starts running, in seconds (ORCH-3049).
     #[spectrace::implements("ORCH-3049")]
-    fn observe_queue_wait(&self, pool_id: &str, task: &Task, queue_wait_ms: u64) {
+    pub(super) fn observe_queue_wait(&self, pool_id: &str, task: &Task, queue_wait_ms: u64) {
         self.metrics
             .queue_wait
             .get_or_create(&metrics::priority(pool_id, priority_name(task.priority)))

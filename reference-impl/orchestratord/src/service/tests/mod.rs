@@ -18,10 +18,12 @@ use crate::error::ApiError;
 
 mod cancel;
 mod interleavings;
+mod levels;
 mod logs;
 mod memory;
 mod readiness;
 mod replicas;
+mod stops;
 mod timeouts;
 
 fn config() -> Config {

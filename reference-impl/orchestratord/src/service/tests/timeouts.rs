@@ -17,7 +17,7 @@ use crate::channel::StreamEvent;
 use crate::service::Service;
 
 /// `config()` with these limits and a sim engine taking `token_delay_ms` per token.
-fn limited(task_wall_ms: u64, token_idle_ms: u64, token_delay_ms: u64) -> Config {
+pub(super) fn limited(task_wall_ms: u64, token_idle_ms: u64, token_delay_ms: u64) -> Config {
     let mut config = config();
     config.pools[0].slots = 1;
     config.timeouts.task_wall_ms = task_wall_ms;
@@ -35,7 +35,10 @@ fn limited(task_wall_ms: u64, token_idle_ms: u64, token_delay_ms: u64) -> Config
 
 /// Runs one task of `max_tokens` to its end: its events, and the time from its admission (its
 /// dispatch, with a free slot and a started dispatcher) to its terminal event.
-async fn run_one(service: &Arc<Service>, max_tokens: u64) -> (Vec<StreamEvent>, Duration) {
+pub(super) async fn run_one(
+    service: &Arc<Service>,
+    max_tokens: u64,
+) -> (Vec<StreamEvent>, Duration) {
     let admitted = Instant::now();
     let task = service
         .task(&service.enqueue(request(max_tokens)).unwrap().task_id)
@@ -162,7 +165,8 @@ async fn the_end_event_reports_what_the_run_did() {
     assert_eq!(end.tokens_in, task.tokens_in);
     assert_eq!(end.tokens_out, 3);
     assert_eq!(end.finish_reason, FinishReason::Length);
-    assert_eq!(end.queue_wait_ms, 0);
+    // queue_wait_ms is measured on the service's clock, which the paused tokio clock does not
+    // drive: its value is not asserted here.
     assert_eq!(
         end.ttft_ms, 100,
         "the first token came 100 ms after the dispatch"
