@@ -286,12 +286,18 @@ struct Progress {
 }
 
 impl Progress {
-    /// Counts one token sent `elapsed` after the dispatch; returns the time to first token when
-    /// it was the first, for `ttft_ms` (ORCH-3029) and `orchd_time_to_first_token_seconds`
-    /// (ORCH-3049).
-    #[spectrace::implements("ORCH-3029", "ORCH-3049")]
+    /// Counts one token sent `elapsed` after the dispatch, for `tokens_out` (ORCH-3029); returns
+    /// the time to first token when it was the first ([`Progress::first_token_at`]).
+    #[spectrace::implements("ORCH-3029")]
     fn count_token(&mut self, elapsed: Duration) -> Option<Duration> {
         self.produced += 1;
+        self.first_token_at(elapsed)
+    }
+
+    /// Keeps the time of the first token, for `ttft_ms` (ORCH-3029) and
+    /// `orchd_time_to_first_token_seconds` (ORCH-3049); `Some` for the first token only.
+    #[spectrace::implements("ORCH-3029", "ORCH-3049")]
+    fn first_token_at(&mut self, elapsed: Duration) -> Option<Duration> {
         if self.first_token.is_some() {
             return None;
         }
