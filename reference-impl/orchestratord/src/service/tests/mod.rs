@@ -18,10 +18,13 @@ use crate::error::ApiError;
 
 mod cancel;
 mod interleavings;
+mod levels;
 mod logs;
 mod memory;
 mod readiness;
 mod replicas;
+mod stops;
+mod timeouts;
 
 fn config() -> Config {
     let mut config = crate::default_config();
