@@ -18,22 +18,33 @@ impl ReplicaLoad {
     pub fn free(&self) -> usize {
         self.slots_total.saturating_sub(self.slots_busy)
     }
+
+    /// Whether a task may go to it: ready, with a free slot.
+    #[spectrace::implements("ORCH-3014")]
+    pub fn usable(&self) -> bool {
+        self.ready && self.free() > 0
+    }
 }
 
 /// The ready replica with the most free slots, the lowest index breaking ties; the session's
 /// previous replica when it is ready and has a free slot. `None` when no ready replica has a
 /// free slot.
-#[spectrace::implements("ORCH-3012", "ORCH-3013", "ORCH-3014")]
+#[spectrace::implements("ORCH-3013", "ORCH-3014")]
 pub fn place(replicas: &[ReplicaLoad], session_affinity: Option<usize>) -> Option<usize> {
-    let usable = |r: &&ReplicaLoad| r.ready && r.free() > 0;
     if let Some(preferred) = session_affinity
-        && replicas.iter().filter(usable).any(|r| r.index == preferred)
+        && replicas.iter().any(|r| r.index == preferred && r.usable())
     {
         return Some(preferred);
     }
+    least_loaded(replicas)
+}
+
+/// The usable replica with the most free slots, the lowest index breaking ties.
+#[spectrace::implements("ORCH-3012", "ORCH-3014")]
+fn least_loaded(replicas: &[ReplicaLoad]) -> Option<usize> {
     replicas
         .iter()
-        .filter(usable)
+        .filter(|r| r.usable())
         .max_by(|a, b| a.free().cmp(&b.free()).then(b.index.cmp(&a.index)))
         .map(|r| r.index)
 }

@@ -661,8 +661,13 @@ mod tests {
         p.set_ready(0, false);
         assert!(!p.any_ready());
         p.admit(TaskKey(1), Priority::Interactive, 0, None);
+        p.admit(TaskKey(2), Priority::Interactive, 0, None);
         assert!(p.dispatch(0).is_empty());
         p.set_ready(0, true);
         assert_eq!(p.dispatch(1).len(), 1);
+        assert!(
+            p.dispatch(2).is_empty(),
+            "the replica's one slot is taken: a full replica takes no task"
+        );
     }
 }

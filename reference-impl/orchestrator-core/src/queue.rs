@@ -124,17 +124,27 @@ impl AdmissionQueue {
             }
         }
         self.fifo(priority).push_back(key);
-        if self.settings.policy == FullPolicy::ShedLowPriority
-            && priority == Priority::Interactive
-            && self.interactive.len() * 2 >= self.settings.capacity_interactive
-            && let Some(newest_batch) = self.batch.pop_back()
-        {
+        if let Some(newest_batch) = self.shed_for(priority) {
             evicted = Some((newest_batch, EvictionReason::Shed));
         }
         // Always found: `key` was just queued, and shedding removes only batch tasks queued
         // before it.
         let position = self.position(key).unwrap_or_default();
         Admission::Admitted { position, evicted }
+    }
+
+    /// Under `shed-low-priority`, the batch task an interactive task just admitted evicts: the
+    /// most recently admitted one, once the interactive queue is at least half full.
+    #[spectrace::implements("ORCH-3005")]
+    fn shed_for(&mut self, admitted: Priority) -> Option<TaskKey> {
+        if self.settings.policy == FullPolicy::ShedLowPriority
+            && admitted == Priority::Interactive
+            && self.interactive.len() * 2 >= self.settings.capacity_interactive
+        {
+            self.batch.pop_back()
+        } else {
+            None
+        }
     }
 
     /// Takes the next task to dispatch: the oldest interactive task, unless batch work has been

@@ -86,6 +86,15 @@ impl Keys {
         self.digests.is_empty()
     }
 
+    /// Whether a configured key has this digest; every key is compared, in constant time, so
+    /// the time taken does not tell which key came close.
+    #[spectrace::implements("ORCH-3038", "ORCH-3040")]
+    fn accepts(&self, presented: &[u8; 32]) -> bool {
+        self.digests
+            .iter()
+            .fold(false, |found, key| found | constant_time_eq(key, presented))
+    }
+
     /// Checks the `Authorization: Bearer <key>` header: 401 when missing, malformed or when no
     /// key is configured; 403 when the key is wrong.
     #[spectrace::implements("ORCH-3038", "ORCH-3039", "ORCH-3040", "ORCH-3041")]
@@ -107,11 +116,7 @@ impl Keys {
                 "no key is configured for this route, so it is closed",
             ));
         }
-        let presented = digest(presented.as_bytes());
-        let matched = self.digests.iter().fold(false, |found, key| {
-            found | constant_time_eq(key, &presented)
-        });
-        if matched {
+        if self.accepts(&digest(presented.as_bytes())) {
             Ok(())
         } else {
             Err(ApiError::new(
@@ -161,6 +166,19 @@ mod tests {
         );
     }
 
+    #[spectrace::covers("ORCH-3038", "ORCH-3040")]
+    #[test]
+    fn a_key_listed_twice_is_still_a_configured_key() {
+        // Listed by a variable and by a file, say: one key, however often it is named.
+        let twice = Keys::new(["s3cr3t", "other", "s3cr3t"]);
+        assert!(twice.check(&bearer("s3cr3t")).is_ok());
+        assert!(twice.check(&bearer("other")).is_ok());
+        assert_eq!(
+            twice.check(&bearer("nope")).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+    }
+
     #[spectrace::covers("ORCH-3039")]
     #[test]
     fn no_key_configured_means_closed() {
@@ -179,6 +197,11 @@ mod tests {
         let keys = Keys::resolve(&[KeyRef::File(dir.to_string_lossy().into_owned())]).unwrap();
         assert!(keys.check(&bearer("from-a-file")).is_ok());
         std::fs::remove_file(&dir).unwrap();
+        // A variable that is set resolves to its value. PATH is set in every test process, and
+        // setting a variable from a test would race with the other tests' threads.
+        let path = std::env::var("PATH").unwrap();
+        let keys = Keys::resolve(&[KeyRef::Env("PATH".into())]).unwrap();
+        assert_eq!(keys.digests, vec![digest(path.as_bytes())]);
         let err =
             Keys::resolve(&[KeyRef::Env("ORCHD_TEST_SURELY_UNSET_VARIABLE".into())]).unwrap_err();
         assert!(err.contains("ORCHD_TEST_SURELY_UNSET_VARIABLE"), "{err}");

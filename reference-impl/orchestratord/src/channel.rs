@@ -192,6 +192,7 @@ mod tests {
         assert_eq!(reader.await.unwrap().map(|e| e.name), Some("token"));
     }
 
+    #[spectrace::covers("ORCH-3066")]
     #[tokio::test]
     async fn a_compacted_log_keeps_its_terminal_event_and_its_token_count() {
         let log = EventLog::new();

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use futures::Stream;
 use orchestrator_core::Priority;
 use orchestrator_core::lifecycle::TaskState;
+use orchestrator_core::sessions::SessionView;
 
 use crate::error::{ApiError, CORRELATION_HEADER};
 use crate::service::{API_VERSION, EnqueueRequest, Service, Task, api_policy, api_priority};
@@ -211,12 +212,19 @@ where
     }
 }
 
-/// Reads a JSON body strictly (ORCH-2012, ORCH-2013).
-#[spectrace::implements("ORCH-2012", "ORCH-2013")]
+/// Reads a JSON body strictly: [`body_bytes`], then [`parse_body`].
 fn json_body<T: Body>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
+    let bytes = body_bytes(headers, body)?;
+    parse_body(&bytes)
+}
+
+/// The body's bytes, when it is `application/json` of at most [`BODY_LIMIT`] bytes
+/// (ORCH-2013).
+#[spectrace::implements("ORCH-2013")]
+fn body_bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -228,13 +236,19 @@ fn json_body<T: Body>(
             "the body must be application/json",
         ));
     }
-    let bytes = body.map_err(|rejection| {
+    body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than 1 MiB")
         } else {
             ApiError::new(ErrorCode::InvalidRequest, rejection.body_text())
         }
-    })?;
+    })
+}
+
+/// One JSON object and nothing after it, with no unknown field and no `null` where the
+/// contract has none; a refusal names the offending field (ORCH-2012).
+#[spectrace::implements("ORCH-2012")]
+fn parse_body<T: Body>(bytes: &[u8]) -> Result<T, ApiError> {
     // Every request body of the contract is an object; serde would also read a struct from a
     // JSON array of its fields in order. A JSON text is whitespace then its value, so the first
     // other byte tells an object.
@@ -250,7 +264,7 @@ fn json_body<T: Body>(
     }
     // The path names the offending field when serde's own message does not (a wrong type,
     // an out-of-range number, an unknown enum value), as ORCH-2012 requires.
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let message = if path.is_empty() || path == "." {
@@ -264,7 +278,7 @@ fn json_body<T: Body>(
         .end()
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid body: {e}")))?;
     if !T::NULL_IS_ABSENT
-        && let Some(path) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        && let Some(path) = serde_json::from_slice::<serde_json::Value>(bytes)
             .ok()
             .as_ref()
             .and_then(null_member)
@@ -305,7 +319,7 @@ fn null_member(value: &serde_json::Value) -> Option<String> {
     }
 }
 
-#[spectrace::implements("ORCH-2001", "ORCH-3024")]
+#[spectrace::implements("ORCH-2001")]
 async fn enqueue(
     State(service): State<Arc<Service>>,
     axum::Extension(CorrelationId(correlation_id)): axum::Extension<CorrelationId>,
@@ -347,16 +361,22 @@ async fn enqueue(
         headers.insert(header::LOCATION, location);
     }
     if let Some(session) = admitted.session {
-        headers.insert(
-            "x-budget-turns-remaining",
-            HeaderValue::from(session.turns_remaining()),
-        );
-        headers.insert(
-            "x-budget-tokens-remaining",
-            HeaderValue::from(session.tokens_remaining()),
-        );
+        budget_headers(&mut headers, &session);
     }
     Ok((StatusCode::ACCEPTED, headers, axum::Json(body)).into_response())
+}
+
+/// The budgets a session has left after admitting a task, as response headers.
+#[spectrace::implements("ORCH-3024")]
+fn budget_headers(headers: &mut HeaderMap, session: &SessionView) {
+    headers.insert(
+        "x-budget-turns-remaining",
+        HeaderValue::from(session.turns_remaining()),
+    );
+    headers.insert(
+        "x-budget-tokens-remaining",
+        HeaderValue::from(session.tokens_remaining()),
+    );
 }
 
 fn find_task(service: &Service, task_id: &str) -> Result<Arc<Task>, ApiError> {
@@ -418,18 +438,26 @@ impl Drop for StreamGuard {
     }
 }
 
-#[spectrace::implements("ORCH-2002", "ORCH-2010", "ORCH-2014")]
+/// Opens the task's one event stream, or refuses a second consumer while it is open.
+#[spectrace::implements("ORCH-2014")]
+fn claim_stream(service: &Service, task: &Task) -> Result<(), ApiError> {
+    if service.open_stream(task) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::StreamConflict,
+            "this task's event stream is already open",
+        ))
+    }
+}
+
+#[spectrace::implements("ORCH-2002", "ORCH-2010")]
 async fn events(
     State(service): State<Arc<Service>>,
     Path(task_id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let task = find_task(&service, &task_id)?;
-    if !service.open_stream(&task) {
-        return Err(ApiError::new(
-            ErrorCode::StreamConflict,
-            "this task's event stream is already open",
-        ));
-    }
+    claim_stream(&service, &task)?;
     let (queue_position, predicted_start_ms) = service.task_position(&task);
     let started = StartedEvent {
         task_id: task.id.clone(),

@@ -438,6 +438,13 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_code() {
             "object",
         ),
         (
+            // `model` is optional, but null is not a string: absent and null are not the same.
+            json!({"pool": "default", "prompt": "p", "max_tokens": 1, "model": null}),
+            400,
+            "INVALID_REQUEST",
+            "field `model`",
+        ),
+        (
             json!({"pool": "default", "prompt": "p", "max_tokens": 1, "temperature": 3.0}),
             400,
             "INVALID_REQUEST",
@@ -471,13 +478,10 @@ async fn invalid_requests_get_the_error_envelope_with_the_right_code() {
     for (body, status, code, mention) in cases {
         let response = enqueue(&server, body.clone()).await;
         let error = error_body(response, status, code).await;
-        assert!(
-            error["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(mention),
-            "{body}: {error}"
-        );
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(mention), "{body}: {error}");
+        // An error of the body as a whole (a missing field) names no field path.
+        assert!(!message.contains("field `.`"), "{body}: {error}");
         for field in ["retriable", "retry_after_ms", "policy", "correlation_id"] {
             assert!(error["error"].get(field).is_some(), "{error}");
         }

@@ -53,23 +53,6 @@ pub fn load(
     let config = Config::load(root, config_path).map_err(|d| vec![d])?;
     let ids = IdPattern::new(&config.specs.id_pattern)
         .map_err(|message| vec![Diagnostic::error("spectrace.toml", None, message)])?;
-    let extraction = extract(&ExtractOptions {
-        root: root.to_path_buf(),
-        include: config.specs.include.clone(),
-        ids: ids.clone(),
-        strict: false,
-    })?;
-    let mut warnings = extraction.warnings;
-    let index = extraction.index;
-    let known: BTreeSet<String> = index.requirements.iter().map(|r| r.id.clone()).collect();
-    let scan_options = ScanOptions {
-        root: root.to_path_buf(),
-        evidence: config.evidence.clone(),
-        ids,
-        known,
-    };
-    let scanned = scan(&scan_options)?;
-    warnings.extend(scanned.warnings);
     let dirs: Vec<(PathBuf, String)> = if run_dirs.is_empty() {
         vec![(
             root.join(&config.outputs.run_dir),
@@ -81,7 +64,26 @@ pub fn load(
             .map(|dir| (dir.clone(), shard_name(root, dir)))
             .collect()
     };
-    let mut run = read_runs(&dirs)?;
+    // The run's records and the reviewed fingerprints do not depend on the specs or the
+    // sources: they are read on a thread of their own while the specs are extracted and the
+    // sources scanned. Errors keep the order of the stages.
+    let (parsed, records, reviewed) = std::thread::scope(|scope| {
+        let records = scope.spawn(|| read_runs(&dirs));
+        let reviewed = scope.spawn(|| read_reviewed(root, &config.outputs.reviewed));
+        let parsed = extract_and_scan(root, &config, &ids);
+        (
+            parsed,
+            records
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            reviewed
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    let (index, declared, scan_options, mut warnings) = parsed?;
+    let mut run = records?;
+    let reviewed = reviewed.map_err(|d| vec![d])?;
     warnings.extend(run.warnings.iter().cloned());
     // Tests in excluded files are not evidence (spec-tools' own tests use fixture IDs).
     let excluded = Selector::<()>::new(
@@ -141,11 +143,10 @@ pub fn load(
         return Err(duplicates);
     }
     warnings.extend(duplicates);
-    let reviewed = read_reviewed(root, &config.outputs.reviewed).map_err(|d| vec![d])?;
-    let strength = read_strength(root, &config.outputs.strength, &scanned.scan)?;
+    let strength = read_strength(root, &config.outputs.strength, &declared)?;
     let model = compliance::build_with(
         &index,
-        &scanned.scan,
+        &declared,
         &run.records,
         &BuildOptions {
             rule: config.gate.evidence,
@@ -156,12 +157,38 @@ pub fn load(
     Ok(Loaded {
         config,
         index,
-        scan: scanned.scan,
+        scan: declared,
         run,
         reviewed,
         model,
         warnings,
     })
+}
+
+/// The requirement set and the declared evidence, with the warnings of both stages.
+fn extract_and_scan(
+    root: &Path,
+    config: &Config,
+    ids: &IdPattern,
+) -> Result<(RequirementIndex, Scan, ScanOptions, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let extraction = extract(&ExtractOptions {
+        root: root.to_path_buf(),
+        include: config.specs.include.clone(),
+        ids: ids.clone(),
+        strict: false,
+    })?;
+    let mut warnings = extraction.warnings;
+    let index = extraction.index;
+    let known: BTreeSet<String> = index.requirements.iter().map(|r| r.id.clone()).collect();
+    let scan_options = ScanOptions {
+        root: root.to_path_buf(),
+        evidence: config.evidence.clone(),
+        ids: ids.clone(),
+        known,
+    };
+    let scanned = scan(&scan_options)?;
+    warnings.extend(scanned.warnings);
+    Ok((index, scanned.scan, scan_options, warnings))
 }
 
 /// The name of the shard a run directory holds: its path relative to `root` when it lies
@@ -258,34 +285,62 @@ pub struct ReportFile {
 /// `reviewed.yaml` (existing entries kept, new requirements added at their current
 /// fingerprint, removed ones dropped) for `loaded`, at their configured paths. The index is
 /// here so that `report` leaves every generated file current, which `check` demands.
+///
+/// The five are independent renderings of the same data, each a few megabytes at 10,000
+/// requirements, so they are rendered on threads of their own: the wall time is the slowest
+/// one's, not the sum.
 pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Diagnostic> {
     let outputs = &loaded.config.outputs;
-    let render_error = |e: String| Diagnostic::error("<report>", None, e);
-    let index = to_text(&loaded.index, Format::Yaml).map_err(render_error)?;
-    let markdown = report::compliance_markdown(
-        &loaded.index,
-        &loaded.model,
-        &prefix_to_root(&outputs.compliance_md),
-    )
-    .map_err(render_error)?;
-    let json = report::compliance_json(&loaded.model).map_err(render_error)?;
-    let junit = report::junit_xml(&loaded.model, &loaded.config.gate);
-    let reviewed = review::render(&review::reconcile(&loaded.reviewed, &loaded.index))
-        .map_err(render_error)?;
-    Ok([
-        (&outputs.index, index),
-        (&outputs.compliance_md, markdown),
-        (&outputs.compliance_json, json),
-        (&outputs.junit, junit),
-        (&outputs.reviewed, reviewed),
-    ]
-    .into_iter()
-    .map(|(path, content)| ReportFile {
-        path: root.join(path),
-        display: path.clone(),
-        content,
-    })
-    .collect())
+    let markdown_prefix = prefix_to_root(&outputs.compliance_md);
+    type Render<'a> = Box<dyn FnOnce() -> Result<String, String> + Send + 'a>;
+    let renders: [(&String, Render<'_>); 5] = [
+        (
+            &outputs.index,
+            Box::new(|| to_text(&loaded.index, Format::Yaml)),
+        ),
+        (
+            &outputs.compliance_md,
+            Box::new(|| {
+                report::compliance_markdown(&loaded.index, &loaded.model, &markdown_prefix)
+            }),
+        ),
+        (
+            &outputs.compliance_json,
+            Box::new(|| report::compliance_json(&loaded.model)),
+        ),
+        (
+            &outputs.junit,
+            Box::new(|| Ok(report::junit_xml(&loaded.model, &loaded.config.gate))),
+        ),
+        (
+            &outputs.reviewed,
+            Box::new(|| review::render(&review::reconcile(&loaded.reviewed, &loaded.index))),
+        ),
+    ];
+    let rendered: Vec<(&String, Result<String, String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = renders
+            .into_iter()
+            .map(|(path, render)| (path, scope.spawn(render)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|(path, worker)| match worker.join() {
+                Ok(result) => (path, result),
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    rendered
+        .into_iter()
+        .map(|(path, content)| {
+            Ok(ReportFile {
+                path: root.join(path),
+                display: path.clone(),
+                content: content
+                    .map_err(|e| Diagnostic::error(path, None, format!("cannot render: {e}")))?,
+            })
+        })
+        .collect()
 }
 
 /// `../` once per directory of `path` (a path relative to the root), so that links written into

@@ -92,6 +92,13 @@ impl Service {
         result
     }
 
+    /// A key no other task of this server has had.
+    fn new_task_key(&self) -> TaskKey {
+        let mut next = lock(&self.next_key);
+        *next += 1;
+        TaskKey(*next)
+    }
+
     #[spectrace::implements("ORCH-3008", "ORCH-3009", "ORCH-3047")]
     fn enqueue_in(
         self: &Arc<Self>,
@@ -128,11 +135,7 @@ impl Service {
             });
         }
 
-        let key = {
-            let mut next = lock(&self.next_key);
-            *next += 1;
-            TaskKey(*next)
-        };
+        let key = self.new_task_key();
         if self.is_shutting_down() {
             return Err(ServiceError::ShuttingDown);
         }

@@ -24,6 +24,28 @@ pub const SELF_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub const RESTART_BACKOFF: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(10));
 
+/// The wait before the next try after one that failed: twice the last, at most the cap.
+#[spectrace::implements("ORCH-3044")]
+fn next_backoff(last: Duration) -> Duration {
+    (last * 2).min(RESTART_BACKOFF.1)
+}
+
+/// Puts a reload's engines, started and checked, into the pool at once, as the next
+/// generation, so that a replica restart that began before it cannot undo it.
+#[spectrace::implements("ORCH-2102", "ORCH-3035")]
+fn install(pool: &Pool, fresh: Loaded) -> Option<Arc<Loaded>> {
+    let mut installed = None;
+    pool.replace_loaded(|current| {
+        let next = Arc::new(Loaded {
+            generation: current.generation + 1,
+            ..fresh
+        });
+        installed = Some(Arc::clone(&next));
+        Some(next)
+    });
+    installed
+}
+
 /// Starts one replica's engine for a checked model. The server uses [`ConfiguredEngines`];
 /// tests use starters they can hold or make fail.
 pub trait EngineStarter: Send + Sync {
@@ -114,16 +136,7 @@ impl Service {
                 return Err(ServiceError::ReloadFailed { reason });
             }
         };
-        let mut installed = None;
-        pool.replace_loaded(|current| {
-            let next = Arc::new(Loaded {
-                generation: current.generation + 1,
-                ..fresh
-            });
-            installed = Some(Arc::clone(&next));
-            Some(next)
-        });
-        let Some(loaded) = installed else {
+        let Some(loaded) = install(pool, fresh) else {
             return Err(ServiceError::ReloadFailed {
                 reason: "the new model could not be installed".to_owned(),
             });
@@ -205,6 +218,28 @@ impl Service {
         tokio::spawn(async move { service.restart(&pool, replica).await });
     }
 
+    /// A new engine for `artifact` that is healthy and passes its self-test; else what failed
+    /// (the log's event) and why.
+    #[spectrace::implements("ORCH-3035", "ORCH-3044")]
+    async fn start_checked(
+        &self,
+        pool: &Pool,
+        artifact: &ModelArtifact,
+    ) -> Result<Arc<dyn Engine>, (&'static str, String)> {
+        let engine = self
+            .starter
+            .start(&pool.config, artifact)
+            .await
+            .map_err(|reason| ("restart failed", reason))?;
+        if !engine.health().await {
+            return Err(("restart failed", "unhealthy".to_owned()));
+        }
+        self_test(engine.as_ref())
+            .await
+            .map_err(|reason| ("restart self-test failed", reason))?;
+        Ok(engine)
+    }
+
     /// Restarts a failed replica until a new engine is healthy and passes its self-test,
     /// waiting [`RESTART_BACKOFF`] between tries, doubling up to its cap. The new engine goes
     /// into the pool's current [`Loaded`] only if no reload happened while it started;
@@ -215,27 +250,11 @@ impl Service {
         loop {
             tokio::time::sleep(backoff).await;
             let started_from = pool.loaded();
-            let engine = match self
-                .starter
-                .start(&pool.config, &started_from.artifact)
-                .await
-            {
-                Ok(engine) if engine.health().await => match self_test(engine.as_ref()).await {
-                    Ok(()) => engine,
-                    Err(reason) => {
-                        self.log_replica(pool, replica, "restart self-test failed", &reason);
-                        backoff = (backoff * 2).min(RESTART_BACKOFF.1);
-                        continue;
-                    }
-                },
-                Ok(_) => {
-                    self.log_replica(pool, replica, "restart failed", "unhealthy");
-                    backoff = (backoff * 2).min(RESTART_BACKOFF.1);
-                    continue;
-                }
-                Err(reason) => {
-                    self.log_replica(pool, replica, "restart failed", &reason);
-                    backoff = (backoff * 2).min(RESTART_BACKOFF.1);
+            let engine = match self.start_checked(pool, &started_from.artifact).await {
+                Ok(engine) => engine,
+                Err((what, reason)) => {
+                    self.log_replica(pool, replica, what, &reason);
+                    backoff = next_backoff(backoff);
                     continue;
                 }
             };

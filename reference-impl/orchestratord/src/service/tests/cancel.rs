@@ -57,7 +57,8 @@ impl Engine for SilentAfterOneToken {
     }
 }
 
-struct Starter(Arc<AtomicUsize>);
+/// Starts [`SilentAfterOneToken`] engines counting into the one counter.
+pub(super) struct Starter(pub(super) Arc<AtomicUsize>);
 
 impl EngineStarter for Starter {
     fn start(

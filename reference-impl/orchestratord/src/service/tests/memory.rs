@@ -3,9 +3,19 @@
 
 use std::time::Duration;
 
+use orchestrator_config::{Config, EngineConfig};
 use orchestrator_core::lifecycle::TaskState;
 
 use super::{all_events, config, ready_service, request};
+
+/// `config` with a sim engine that takes 10 ms a token, so a task of 20 tokens is still running
+/// 100 ms after it started.
+fn slow(mut config: Config) -> Config {
+    if let EngineConfig::Sim { token_delay_ms, .. } = &mut config.pools[0].engine {
+        *token_delay_ms = 10;
+    }
+    config
+}
 
 #[spectrace::covers("ORCH-3066")]
 #[tokio::test]
@@ -59,6 +69,40 @@ async fn a_stream_never_opened_keeps_only_the_terminal_event_after_stream_open_m
     assert_eq!(done.log.events_held(), 1);
     assert_eq!(done.log.tokens(), 5);
     assert!(!done.holds_prompt());
+}
+
+/// A reader that goes away before its task ended cancels the task (ORCH-3026), which then
+/// keeps only its terminal event.
+#[spectrace::covers("ORCH-3066")]
+#[tokio::test(start_paused = true)]
+async fn a_stream_closed_before_its_task_ended_leaves_only_the_terminal_event() {
+    let service = ready_service(slow(config())).await;
+    service.start();
+    let admitted = service.enqueue(request(20)).unwrap();
+    let task = service.task(&admitted.task_id).unwrap();
+    assert!(service.open_stream(&task));
+    assert_eq!(task.log.next(0).await.map(|e| e.name), Some("token"));
+    assert!(task.ended_state().is_none(), "19 tokens to go");
+
+    service.stream_closed(&task);
+    assert_eq!(service.task_state(&task), TaskState::Cancelled);
+    assert_eq!(task.log.events_held(), 1);
+}
+
+/// A task still running when `stream_open_ms` passes without a reader is cancelled
+/// (ORCH-3019) and keeps only its terminal event.
+#[spectrace::covers("ORCH-3066")]
+#[tokio::test(start_paused = true)]
+async fn a_running_task_whose_stream_was_never_opened_keeps_only_its_terminal_event() {
+    let mut config = slow(config());
+    config.timeouts.stream_open_ms = 100;
+    let service = ready_service(config).await;
+    service.start();
+    let admitted = service.enqueue(request(20)).unwrap();
+    let task = service.task(&admitted.task_id).unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(service.task_state(&task), TaskState::Cancelled);
+    assert_eq!(task.log.events_held(), 1);
 }
 
 #[spectrace::covers("ORCH-3066")]

@@ -18,10 +18,13 @@ use crate::error::ApiError;
 
 mod cancel;
 mod interleavings;
+mod levels;
 mod logs;
 mod memory;
 mod readiness;
 mod replicas;
+mod stops;
+mod timeouts;
 
 fn config() -> Config {
     let mut config = crate::default_config();
@@ -192,6 +195,39 @@ async fn a_draining_pool_refuses_new_tasks_and_keeps_its_first_deadline() {
             pool: "nope".to_owned()
         })
     );
+}
+
+/// Shutdown waits for open tasks for at most its drain, ends what is left with
+/// `SHUTTING_DOWN`, and does not wait at all when no task is open.
+#[spectrace::covers("ORCH-3032")]
+#[tokio::test(start_paused = true)]
+async fn shutdown_waits_up_to_the_drain_and_no_longer() {
+    let idle = ready_service(config()).await;
+    let before = tokio::time::Instant::now();
+    idle.shut_down(Duration::from_secs(30)).await;
+    assert_eq!(before.elapsed(), Duration::ZERO, "nothing to wait for");
+    assert_eq!(
+        idle.enqueue(request(4)),
+        Err(ServiceError::ShuttingDown),
+        "no admission once shutting down"
+    );
+
+    // No dispatcher runs, so the queued task never finishes by itself.
+    let busy = ready_service(config()).await;
+    let admitted = busy.enqueue(request(4)).unwrap();
+    let task = busy.task(&admitted.task_id).unwrap();
+    let before = tokio::time::Instant::now();
+    busy.shut_down(Duration::from_millis(100)).await;
+    assert_eq!(
+        before.elapsed(),
+        Duration::from_millis(100),
+        "the whole drain, not a step more"
+    );
+    let events = all_events(&task).await;
+    match events.last().map(|e| (e.name, e.data.as_str())) {
+        Some(("error", data)) => assert!(data.contains("SHUTTING_DOWN"), "{data}"),
+        other => panic!("ends with an error event: {other:?}"),
+    }
 }
 
 #[tokio::test]

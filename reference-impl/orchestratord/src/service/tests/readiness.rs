@@ -106,6 +106,47 @@ async fn a_healthy_replica_that_fails_its_self_test_is_not_ready() {
     assert!(service.pools_not_ready().is_empty());
 }
 
+/// Before it first turns ready, a replica generates its self-test token; a failure keeps it
+/// unready and is logged with the replica and the reason, and the first check after the engine
+/// generates again turns it ready.
+#[spectrace::covers("ORCH-3064")]
+#[tokio::test(start_paused = true)]
+async fn a_failed_self_test_is_logged_with_its_reason_and_a_passed_one_turns_ready() {
+    let starter = Arc::new(SwitchedStarter::default());
+    starter.0.generate_fails.store(true, Ordering::SeqCst);
+    let (logger, captured) = crate::log::Logger::captured();
+    let service = crate::service::Service::with_starter(
+        config(),
+        crate::auth::Keys::default(),
+        logger,
+        Arc::new(Arc::clone(&starter)),
+    )
+    .await
+    .unwrap();
+    service.check_health().await;
+    assert!(!replica_ready(&service));
+    let failures: Vec<serde_json::Value> = captured
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|line| line["msg"] == "self-test failed")
+        .collect();
+    assert_eq!(failures.len(), 1, "{}", captured.text());
+    assert_eq!(failures[0]["replica_id"], "default-0");
+    assert!(
+        !failures[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{}",
+        failures[0]
+    );
+
+    starter.0.generate_fails.store(false, Ordering::SeqCst);
+    service.check_health().await;
+    assert!(replica_ready(&service), "its self-test passed");
+}
+
 /// Once the service runs, a replica whose engine stops answering its health check turns
 /// unready within one `engine.health_interval_ms`, and ready again within one interval after it
 /// recovers; each change shows in the pools not ready (`/readyz`), the pool's health and the
