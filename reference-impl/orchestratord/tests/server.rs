@@ -1826,3 +1826,67 @@ async fn a_hung_engine_delays_no_answer_of_the_control_plane_admission_or_other_
     .await;
     error_body(refused, 503, "POOL_DRAINING").await;
 }
+
+/// The `_sum` and `_count` of the histogram `name` on the sample whose labels hold all of
+/// `labels`.
+fn histogram(metrics: &str, name: &str, labels: &[&str]) -> (f64, f64) {
+    let sample = |suffix: &str| {
+        let prefix = format!("{name}_{suffix}{{");
+        let values: Vec<f64> = metrics
+            .lines()
+            .filter(|l| l.starts_with(&prefix) && labels.iter().all(|label| l.contains(label)))
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(values.len(), 1, "{name}_{suffix} {labels:?} in:\n{metrics}");
+        values[0]
+    };
+    (sample("sum"), sample("count"))
+}
+
+#[spectrace::covers("ORCH-3049", kind = "e2e")]
+#[tokio::test]
+async fn the_latency_histograms_observe_each_tasks_queue_wait_and_first_token_in_seconds() {
+    // One slot: the second task waits in the queue while the first runs.
+    let server = start(&pool_yaml("slots: 1", "token_delay_ms: 20", "")).await;
+    let body = json!({"pool": "default", "prompt": "p", "max_tokens": 5});
+    let first = enqueue_ok(&server, body.clone()).await;
+    let second = enqueue_ok(&server, body).await;
+    let mut ends = Vec::new();
+    for task in [&first, &second] {
+        let events = typed_stream(&server, task["task_id"].as_str().unwrap()).await;
+        let TaskEvent::End(end) = terminal(&events) else {
+            panic!("{events:?}");
+        };
+        ends.push(end.clone());
+    }
+    assert!(ends[1].queue_wait_ms > 0, "{ends:?}");
+    let metrics = scrape(&server, Some(CONTROL_KEY))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // Each task's queue wait, as its end event gives it in milliseconds, observed in seconds.
+    let (sum, count) = histogram(
+        &metrics,
+        "orchd_queue_wait_seconds",
+        &["pool=\"default\"", "priority=\"interactive\""],
+    );
+    assert_eq!(count, 2.0);
+    let waited: u64 = ends.iter().map(|e| e.queue_wait_ms).sum();
+    assert!(
+        (sum - waited as f64 / 1000.0).abs() < 1e-9,
+        "{sum} s observed for {waited} ms"
+    );
+    // Each time to first token, which the end event gives in whole milliseconds (rounded down).
+    let (sum, count) = histogram(
+        &metrics,
+        "orchd_time_to_first_token_seconds",
+        &["pool=\"default\""],
+    );
+    assert_eq!(count, 2.0);
+    let ttft: u64 = ends.iter().map(|e| e.ttft_ms).sum();
+    assert!(
+        sum >= ttft as f64 / 1000.0 && sum < (ttft + 2) as f64 / 1000.0,
+        "{sum} s observed for {ttft} ms"
+    );
+}
