@@ -99,12 +99,7 @@ impl Keys {
     /// key is configured; 403 when the key is wrong.
     #[spectrace::implements("ORCH-3038", "ORCH-3039", "ORCH-3040", "ORCH-3041")]
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .filter(|k| !k.is_empty());
-        let Some(presented) = presented else {
+        let Some(presented) = presented_key(headers) else {
             return Err(ApiError::new(
                 ErrorCode::Unauthenticated,
                 "this route needs `Authorization: Bearer <key>`",
@@ -125,6 +120,18 @@ impl Keys {
             ))
         }
     }
+}
+
+/// The key of an `Authorization: Bearer <key>` header; `None` when the header is missing, not
+/// text, of another scheme, or names an empty key: each of these gets `401` (ORCH-3038, and
+/// ORCH-3040 on the data plane).
+#[spectrace::implements("ORCH-3038", "ORCH-3040")]
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|k| !k.is_empty())
 }
 
 #[cfg(test)]
@@ -162,6 +169,11 @@ mod tests {
         );
         assert_eq!(
             keys.check(&basic).unwrap_err().code,
+            ErrorCode::Unauthenticated
+        );
+        // A Bearer header naming no key is malformed: 401, not a wrong key's 403.
+        assert_eq!(
+            keys.check(&bearer("")).unwrap_err().code,
             ErrorCode::Unauthenticated
         );
     }

@@ -166,13 +166,63 @@ impl Reader {
     }
 }
 
+/// A completion's `finish_reason`: `stop` when its text was cut at a stop sequence, whatever the
+/// task reports (ORCH-2206), or when the task itself ended by stopping (the engine's end of
+/// sequence or the dispatcher's own stop check); `length` otherwise.
 #[spectrace::implements("ORCH-2206")]
-fn finish_reason(scanner: &StopScanner, end: &EndEvent) -> &'static str {
-    if scanner.stopped() || end.finish_reason == FinishReason::Stop {
+fn finish_reason(cut_at_stop: bool, task_finished: FinishReason) -> &'static str {
+    if cut_at_stop || task_finished == FinishReason::Stop {
         "stop"
     } else {
         "length"
     }
+}
+
+/// The events after a streamed completion's task ended: the text the stop scanner still held,
+/// the chunk with the finish reason, the usage chunk if asked, and `[DONE]`.
+#[spectrace::implements("ORCH-2202", "ORCH-2214")]
+fn last_chunks(
+    kind: Kind,
+    who: &Identity,
+    scanner: &mut StopScanner,
+    end: &EndEvent,
+    include_usage: bool,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    let rest = scanner.finish();
+    if !rest.is_empty() {
+        events.push(sse_data(&kind.piece(who, &rest)));
+    }
+    let reason = finish_reason(scanner.stopped(), end.finish_reason);
+    events.push(sse_data(&kind.finish(who, reason)));
+    if include_usage {
+        let usage = Usage {
+            prompt_tokens: end.tokens_in,
+            completion_tokens: end.tokens_out,
+        };
+        events.push(sse_data(&kind.usage_chunk(who, usage)));
+    }
+    events.push(Event::default().data("[DONE]"));
+    events
+}
+
+/// The event that ends a streamed completion whose task failed: an error object in OpenAI's
+/// shape with the task's error code, and no `[DONE]` after it.
+#[spectrace::implements("ORCH-2202", "ORCH-2214", "ORCH-2219")]
+fn failure_chunk(error: &ErrorEvent, correlation_id: &str) -> Event {
+    let status = ApiError::new(error.code, "").status().as_u16();
+    sse_data(&response::error_body(
+        status,
+        error.code,
+        &error.message,
+        None,
+        correlation_id,
+    ))
+}
+
+/// One `data:` event holding a JSON object.
+fn sse_data(value: &Value) -> Event {
+    Event::default().data(value.to_string())
 }
 
 fn now_seconds() -> u64 {
@@ -340,7 +390,7 @@ async fn whole(
                     prompt_tokens: end.tokens_in,
                     completion_tokens: end.tokens_out,
                 };
-                let reason = finish_reason(&scanner, &end);
+                let reason = finish_reason(scanner.stopped(), end.finish_reason);
                 let body = kind.whole(&who, &text, reason, usage);
                 return Ok(axum::Json(body).into_response());
             }
@@ -360,7 +410,7 @@ async fn whole(
 /// A streamed completion: the kind's opening chunk (a chat completion's assistant role), one
 /// chunk per piece of text, a last chunk with the finish reason, the usage chunk if asked, and
 /// `[DONE]`; a task that fails ends the stream with an error object instead.
-#[spectrace::implements("ORCH-2202", "ORCH-2214", "ORCH-2219")]
+#[spectrace::implements("ORCH-2202", "ORCH-2214")]
 fn chunks(
     kind: Kind,
     reader: Reader,
@@ -368,8 +418,7 @@ fn chunks(
     scanner: StopScanner,
     include_usage: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let data = |value: Value| Event::default().data(value.to_string());
-    let opening = kind.opening(&who).map(data);
+    let opening = kind.opening(&who).map(|value| sse_data(&value));
     let following = futures::stream::unfold(
         Some((reader, who, scanner, 0usize)),
         move |state| async move {
@@ -381,38 +430,13 @@ fn chunks(
                     let events = if out.is_empty() {
                         Vec::new()
                     } else {
-                        vec![data(kind.piece(&who, &out))]
+                        vec![sse_data(&kind.piece(&who, &out))]
                     };
                     return Some((events, Some((reader, who, scanner, index + 1))));
                 }
-                Some(Step::End(end)) => {
-                    let mut events = Vec::new();
-                    let rest = scanner.finish();
-                    if !rest.is_empty() {
-                        events.push(data(kind.piece(&who, &rest)));
-                    }
-                    let reason = finish_reason(&scanner, &end);
-                    events.push(data(kind.finish(&who, reason)));
-                    if include_usage {
-                        let usage = Usage {
-                            prompt_tokens: end.tokens_in,
-                            completion_tokens: end.tokens_out,
-                        };
-                        events.push(data(kind.usage_chunk(&who, usage)));
-                    }
-                    events.push(Event::default().data("[DONE]"));
-                    events
-                }
+                Some(Step::End(end)) => last_chunks(kind, &who, &mut scanner, &end, include_usage),
                 Some(Step::Failed(error)) => {
-                    let status = ApiError::new(error.code, "").status().as_u16();
-                    let body = response::error_body(
-                        status,
-                        error.code,
-                        &error.message,
-                        None,
-                        &reader.task.correlation_id,
-                    );
-                    vec![data(body)]
+                    vec![failure_chunk(&error, &reader.task.correlation_id)]
                 }
                 None => return Some((Vec::new(), Some((reader, who, scanner, index + 1)))),
             };
@@ -425,4 +449,27 @@ fn chunks(
     futures::stream::iter(opening)
         .chain(following.flat_map(futures::stream::iter))
         .map(Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A text cut at a stop sequence finishes with `stop` even when its task reports `length`:
+    /// the stop sequence was completed by the last token `max_tokens` allowed.
+    #[spectrace::covers("ORCH-2206", kind = "test")]
+    #[test]
+    fn a_text_cut_at_a_stop_sequence_finishes_with_stop_whatever_the_task_reports() {
+        assert_eq!(finish_reason(true, FinishReason::Length), "stop");
+        assert_eq!(finish_reason(true, FinishReason::Stop), "stop");
+    }
+
+    /// Without a cut, the task's own reason decides: the engine's end of sequence is `stop`,
+    /// `max_tokens` reached is `length`.
+    #[spectrace::covers("ORCH-2201", "ORCH-2213", kind = "test")]
+    #[test]
+    fn an_uncut_text_finishes_as_its_task_did() {
+        assert_eq!(finish_reason(false, FinishReason::Stop), "stop");
+        assert_eq!(finish_reason(false, FinishReason::Length), "length");
+    }
 }

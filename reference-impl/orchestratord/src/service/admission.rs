@@ -115,25 +115,15 @@ impl Service {
                 asked: model.clone(),
             });
         }
-        if request.max_tokens > u64::from(pool.config.limits.max_tokens) {
-            return Err(ServiceError::MaxTokensTooLarge {
-                max_tokens: request.max_tokens,
-                limit: pool.config.limits.max_tokens,
-            });
-        }
+        check_max_tokens(&pool.config.limits, request.max_tokens)?;
         let engine = loaded
             .engines
             .first()
             .cloned()
             .ok_or(ServiceError::NoReplica)?;
+        // Counted by the engine's tokenizer without I/O (ORCH-3047).
         let tokens_in = engine.count_tokens(&request.prompt);
-        if tokens_in.saturating_add(request.max_tokens) > u64::from(pool.config.limits.ctx_max) {
-            return Err(ServiceError::ContextTooLong {
-                prompt_tokens: tokens_in,
-                max_tokens: request.max_tokens,
-                ctx_max: pool.config.limits.ctx_max,
-            });
-        }
+        check_context(&pool.config.limits, tokens_in, request.max_tokens)?;
 
         let key = self.new_task_key();
         if self.is_shutting_down() {
@@ -256,4 +246,38 @@ impl Service {
             task.log.compact();
         });
     }
+}
+
+/// `MAX_TOKENS_TOO_LARGE` for a task asking more than its pool's `limits.max_tokens`
+/// (ORCH-3009).
+#[spectrace::implements("ORCH-3009")]
+fn check_max_tokens(
+    limits: &orchestrator_config::Limits,
+    max_tokens: u64,
+) -> Result<(), ServiceError> {
+    if max_tokens > u64::from(limits.max_tokens) {
+        return Err(ServiceError::MaxTokensTooLarge {
+            max_tokens,
+            limit: limits.max_tokens,
+        });
+    }
+    Ok(())
+}
+
+/// `CONTEXT_TOO_LONG` for a task whose prompt tokens plus `max_tokens` exceed its pool's
+/// `limits.ctx_max` (ORCH-3009).
+#[spectrace::implements("ORCH-3009")]
+fn check_context(
+    limits: &orchestrator_config::Limits,
+    prompt_tokens: u64,
+    max_tokens: u64,
+) -> Result<(), ServiceError> {
+    if prompt_tokens.saturating_add(max_tokens) > u64::from(limits.ctx_max) {
+        return Err(ServiceError::ContextTooLong {
+            prompt_tokens,
+            max_tokens,
+            ctx_max: limits.ctx_max,
+        });
+    }
+    Ok(())
 }

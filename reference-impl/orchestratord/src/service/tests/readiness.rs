@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
-use orchestrator_config::{EngineConfig, PoolConfig};
+use orchestrator_config::{Config, EngineConfig, PoolConfig};
 
 use super::{config, ready_service_with};
 use crate::engine::{self, Engine, EngineEvent, Generate, ModelArtifact};
@@ -19,6 +19,8 @@ use crate::service::EngineStarter;
 struct Switches {
     healthy: AtomicBool,
     generate_fails: AtomicBool,
+    /// The health check never answers.
+    health_hangs: AtomicBool,
 }
 
 impl Default for Switches {
@@ -26,6 +28,7 @@ impl Default for Switches {
         Self {
             healthy: AtomicBool::new(true),
             generate_fails: AtomicBool::new(false),
+            health_hangs: AtomicBool::new(false),
         }
     }
 }
@@ -57,6 +60,9 @@ impl Engine for Switched {
         }
     }
     fn health(&self) -> BoxFuture<'static, bool> {
+        if self.switches.health_hangs.load(Ordering::SeqCst) {
+            return futures::future::pending().boxed();
+        }
         let healthy = self.switches.healthy.load(Ordering::SeqCst);
         async move { healthy }.boxed()
     }
@@ -80,6 +86,47 @@ impl EngineStarter for Arc<SwitchedStarter> {
         }
         .boxed()
     }
+}
+
+/// Starts [`Switched`] sim engines with one set of switches per pool.
+#[derive(Default)]
+struct PerPoolStarter(std::sync::Mutex<std::collections::BTreeMap<String, Arc<Switches>>>);
+
+impl PerPoolStarter {
+    fn switches(&self, pool: &str) -> Arc<Switches> {
+        Arc::clone(self.0.lock().unwrap().entry(pool.to_owned()).or_default())
+    }
+}
+
+impl EngineStarter for Arc<PerPoolStarter> {
+    fn start(
+        &self,
+        pool: &PoolConfig,
+        artifact: &ModelArtifact,
+    ) -> BoxFuture<'static, Result<Arc<dyn Engine>, String>> {
+        let switches = self.switches(&pool.id);
+        let (pool, artifact) = (pool.clone(), artifact.clone());
+        async move {
+            let inner = engine::start(&pool, &artifact).await?;
+            let engine: Arc<dyn Engine> = Arc::new(Switched { inner, switches });
+            Ok(engine)
+        }
+        .boxed()
+    }
+}
+
+/// Sets the sim's `health_interval_ms` of every pool.
+fn with_health_interval(mut config: Config, interval: Duration) -> Config {
+    for pool in &mut config.pools {
+        let EngineConfig::Sim {
+            health_interval_ms, ..
+        } = &mut pool.engine
+        else {
+            panic!("the test config runs the sim engine")
+        };
+        *health_interval_ms = interval.as_millis() as u64;
+    }
+    config
 }
 
 fn replica_ready(service: &crate::service::Service) -> bool {
@@ -154,15 +201,8 @@ async fn a_failed_self_test_is_logged_with_its_reason_and_a_passed_one_turns_rea
 #[spectrace::covers("ORCH-3015", "ORCH-3016")]
 #[tokio::test(start_paused = true)]
 async fn readiness_follows_the_health_check_within_one_interval() {
-    let mut config = config();
-    let EngineConfig::Sim {
-        health_interval_ms, ..
-    } = &mut config.pools[0].engine
-    else {
-        panic!("the test config runs the sim engine")
-    };
-    *health_interval_ms = 1000;
     let interval = Duration::from_millis(1000);
+    let config = with_health_interval(config(), interval);
     let starter = Arc::new(SwitchedStarter::default());
     let service = ready_service_with(config, Arc::new(Arc::clone(&starter))).await;
     service.start();
@@ -197,4 +237,42 @@ async fn readiness_follows_the_health_check_within_one_interval() {
         (vec![], true, vec![true]),
         "ready again within one interval"
     );
+}
+
+/// A pool whose engine's health check never answers holds up only its own health checks:
+/// another pool's readiness still follows its engine within one interval, turning unready and
+/// ready again.
+#[spectrace::covers("ORCH-3046")]
+#[tokio::test(start_paused = true)]
+async fn a_health_check_that_never_answers_holds_up_no_other_pool() {
+    let interval = Duration::from_millis(1000);
+    let mut config = config();
+    let mut hung = config.pools[0].clone();
+    hung.id = "hung".to_owned();
+    config.pools.push(hung);
+    let config = with_health_interval(config, interval);
+    let starter = Arc::new(PerPoolStarter::default());
+    let service = ready_service_with(config, Arc::new(Arc::clone(&starter))).await;
+    starter
+        .switches("hung")
+        .health_hangs
+        .store(true, Ordering::SeqCst);
+    service.start();
+    assert!(
+        tokio::time::timeout(interval * 60, service.check_health())
+            .await
+            .is_err(),
+        "the hung pool's health check never answers"
+    );
+
+    let default = starter.switches("default");
+    default.healthy.store(false, Ordering::SeqCst);
+    tokio::time::sleep(interval + Duration::from_millis(1)).await;
+    assert!(!replica_ready(&service), "unready within one interval");
+    assert!(!service.pool_health("default").unwrap().ready);
+
+    default.healthy.store(true, Ordering::SeqCst);
+    tokio::time::sleep(interval + Duration::from_millis(1)).await;
+    assert!(replica_ready(&service), "ready again within one interval");
+    assert!(service.pool_health("default").unwrap().ready);
 }
