@@ -89,6 +89,25 @@ fn strength(root: &Path, tool: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// [`strength`], started and not waited for.
+fn start_strength(root: &Path, tool: &Path) -> std::process::Child {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+            PathBuf::from,
+        )
+        .join("strength-fixture");
+    std::process::Command::new(env!("CARGO_BIN_EXE_spectrace"))
+        .current_dir(root)
+        .arg("strength")
+        .args(["--in-place", "--cargo-mutants"])
+        .arg(tool)
+        .env("CARGO_TARGET_DIR", target)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn report(root: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(root.join("reports/strength.json")).unwrap())
         .unwrap()
@@ -266,4 +285,44 @@ fn a_weakened_test_turns_the_strength_down_naming_the_survivors() {
     assert!(report.status.success(), "{}", stderr(&report));
     let md = std::fs::read_to_string(root.join("COMPLIANCE.md")).unwrap();
     assert!(md.contains("| ✅ verified | stale |"), "{md}");
+}
+
+/// Ctrl-C while a mutant is in the tree: the file is restored, no report is written, and the
+/// exit code is 130. The signal is sent once the first of the fixture's nine mutants is seen in
+/// the file, so eight more are still to run whenever it lands.
+#[test]
+fn an_interrupted_run_restores_the_mutated_file_and_writes_no_report() {
+    let (dir, tool) = project();
+    let root = dir.path().join("counter");
+    let lib = root.join("src/lib.rs");
+    let original = std::fs::read_to_string(&lib).unwrap();
+    let mut run = start_strength(&root, &tool);
+    loop {
+        let now = std::fs::read_to_string(&lib).unwrap_or_default();
+        if now.contains("changed by spectrace strength") {
+            break;
+        }
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "the run ended before any mutant was applied"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let ended = run.wait_with_output().unwrap();
+    let err = stderr(&ended);
+    assert_eq!(ended.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted: the mutated file is restored"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&lib).unwrap(), original);
+    assert!(
+        !root.join("reports/strength.json").exists(),
+        "no report is written"
+    );
 }

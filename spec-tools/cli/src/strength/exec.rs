@@ -100,6 +100,10 @@ pub fn run(
             stop(&mut child);
             break Ended::TimedOut;
         }
+        if super::interrupt::requested() {
+            stop(&mut child);
+            return Err(super::interrupt::MESSAGE.to_owned());
+        }
         std::thread::sleep(Duration::from_millis(50));
     };
     let took = started.elapsed();

@@ -17,6 +17,7 @@
 //! outcome or a requirement's fingerprint differs from what the committed report says.
 
 mod exec;
+mod interrupt;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
@@ -109,6 +110,10 @@ struct Measured {
 pub fn run(args: &StrengthArgs) -> ExitCode {
     match measure(args) {
         Ok(code) => code,
+        Err(diagnostics) if interrupt::requested() => {
+            let _ = fail(&diagnostics);
+            ExitCode::from(interrupt::EXIT_CODE)
+        }
         Err(diagnostics) => fail(&diagnostics),
     }
 }
@@ -126,6 +131,7 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
             "--in-place mutates the one working tree, so it runs one job; drop --jobs or --in-place",
         ));
     }
+    interrupt::install().map_err(error)?;
     let root = &args.root;
     let config = Config::load(root, args.config.as_deref()).map_err(|d| vec![d])?;
     let ids = IdPattern::new(&config.specs.id_pattern)
@@ -292,6 +298,9 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
                         let Some((k, (mutant, owners))) = next else {
                             return Ok(());
                         };
+                        if interrupt::requested() {
+                            return Err(interrupt::MESSAGE.to_owned());
+                        }
                         let outcomes =
                             run_mutant(place, jobs, &owners, mutant, k, timeouts, waivers)?;
                         progress.step(&outcomes, jobs);
