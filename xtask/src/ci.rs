@@ -46,7 +46,7 @@ pub fn gates(workspace: &Workspace) -> Vec<Gate> {
                     "clippy",
                     "--workspace",
                     "--test",
-                    "llamacpp",
+                    crate::engine::TARGET,
                     "--all-features",
                     "--",
                     "-D",

@@ -38,6 +38,7 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+use crate::engine::{self, Installed, Running};
 use crate::process::run_streaming;
 use crate::workspace::Workspace;
 
@@ -78,10 +79,38 @@ pub fn cargo_mutants(workspace: &Workspace) -> Result<PathBuf, String> {
     Ok(binary)
 }
 
-/// `spectrace strength` with the pinned cargo-mutants and `args`.
-fn spectrace_strength(workspace: &Workspace, mutants: &PathBuf, args: &[&str]) -> Command {
+/// The real engine, installed (under `target/llamacpp`, when missing) and started; dropping it
+/// stops the engine.
+fn start_engine(workspace: &Workspace) -> Result<(Running, Installed), String> {
+    let installed = engine::install(workspace)?;
+    let running = engine::start(&installed)?;
+    println!(
+        "engine: llama.cpp serving {} at {} for the `{}` target",
+        installed.model.display(),
+        running.url,
+        engine::TARGET
+    );
+    Ok((running, installed))
+}
+
+/// `spectrace strength` with the pinned cargo-mutants and `args`, the engine's test target
+/// included and pointed at `engine`.
+fn spectrace_strength(
+    workspace: &Workspace,
+    mutants: &PathBuf,
+    (running, installed): &(Running, Installed),
+    args: &[&str],
+) -> Command {
     let mut command = workspace.command(workspace.binary("debug", "spectrace"), ["strength"]);
-    command.args(args).arg("--cargo-mutants").arg(mutants);
+    command
+        .args(args)
+        .args(["--include-target", engine::TARGET])
+        .arg("--cargo-mutants")
+        .arg(mutants);
+    engine::point_at(&mut command, running, installed);
+    // The target's tests share the engine's slots, so they run one at a time, as in
+    // `ci:haiku:cpu`; libtest reads this for every test binary an evidence run starts.
+    command.env("RUST_TEST_THREADS", "1");
     command
 }
 
@@ -97,7 +126,11 @@ pub fn run(workspace: &Workspace) -> ExitCode {
             workspace,
             workspace.cargo(["test", "--workspace", "--no-run"]),
         )?;
-        step(workspace, spectrace_strength(workspace, &mutants, &[]))
+        let engine = start_engine(workspace)?;
+        step(
+            workspace,
+            spectrace_strength(workspace, &mutants, &engine, &[]),
+        )
     });
     finish("strength", result)
 }
@@ -121,6 +154,7 @@ fn merge_base(workspace: &Workspace) -> Option<String> {
 /// `cargo xtask ci:strength`.
 pub fn ci(workspace: &Workspace) -> ExitCode {
     let result = cargo_mutants(workspace).and_then(|mutants| {
+        let engine = start_engine(workspace)?;
         let seed = CI_SEED.to_string();
         let sample = CI_SAMPLE.to_string();
         let diff_sample = CI_DIFF_SAMPLE.to_string();
@@ -129,6 +163,7 @@ pub fn ci(workspace: &Workspace) -> ExitCode {
             spectrace_strength(
                 workspace,
                 &mutants,
+                &engine,
                 &[
                     "--check",
                     "--in-place",
@@ -147,6 +182,7 @@ pub fn ci(workspace: &Workspace) -> ExitCode {
                 spectrace_strength(
                     workspace,
                     &mutants,
+                    &engine,
                     &[
                         "--check",
                         "--in-place",
