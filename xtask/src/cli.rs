@@ -51,10 +51,11 @@ Commands:
                    .crate.
   strength         Mutation testing of every requirement with implementation links
                    (`spectrace strength`, cargo-mutants pinned and installed into
-                   target/tools): rewrites reports/strength.json. Takes hours.
+                   target/tools), the real engine started for the llamacpp suite
+                   (--include-target llamacpp): rewrites reports/strength.json. Takes hours.
   ci:strength      Check the committed reports/strength.json: a fixed sample of the mutants of
                    the orchestrator-core requirements, and the requirements changed since the
-                   merge base with main, in place.
+                   merge base with main, in place, with the real engine as in `strength`.
   ci:crash [--binary BIN]
                    `spectrace report` and `spectrace site` on a generated 10,000-requirement
                    repository, each killed (SIGKILL) 100 times at a random moment: every

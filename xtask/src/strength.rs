@@ -19,6 +19,24 @@
 //!   evidence fails unmutated. Survivors the report already records pass: the reports and the
 //!   site show them, and `[gate] must_strength` sets a floor.
 //!
+//! Both start the real engine ([`crate::engine`]: installed under `target/llamacpp` when
+//! missing, as the `haiku-cpu` gate before this one does) and pass `--include-target llamacpp`,
+//! with `RUST_TEST_THREADS=1` because the suite's tests share the engine's two slots (as in
+//! `ci:haiku:cpu`). Without it the real-engine suite, a `test = false` target, is evidence that
+//! is not run: ORCH-3061, whose only evidence it is, would have no strength, and a branch that
+//! changes its items or evidence would fail the `--in-diff` step ("none of its evidence can run
+//! here"). The gate includes it as well as `strength` so that it checks the report against the
+//! evidence the report was measured with; otherwise a mutant that only the suite catches would
+//! read as a new survivor in CI.
+//!
+//! What that costs the gate, measured back to back in a worktree on the 2-core machine (load
+//! average 7.3 → 7.7), `CI_SAMPLE = 16`, cargo-mutants installed: `ci:strength` 5 min 31 s
+//! with the engine, 3 min 1 s without (the same `spectrace strength --check` without the
+//! engine and the option), so 2 min 30 s more. Starting the engine takes 1.5 s; the rest is
+//! the suite's determinism test, evidence of ORCH-3056, one of whose mutants the sample holds:
+//! it runs in the baseline (64 s) and for that mutant (45 s), and its test binary is relinked
+//! for them. On the figures below that is 13 min 12 s in all, 1 min 48 s under the limit.
+//!
 //! Why a sample: all of `orchestrator-core`'s requirements are 195 (requirement, mutant) pairs,
 //! 105 distinct mutants of which 90 build; at the measured 18 s a mutant that is 27 minutes on
 //! two cores besides the install and the baseline, and the gate may add at most 15 minutes to a
@@ -38,6 +56,7 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+use crate::engine::{self, Installed, Running};
 use crate::process::run_streaming;
 use crate::workspace::Workspace;
 
@@ -78,10 +97,38 @@ pub fn cargo_mutants(workspace: &Workspace) -> Result<PathBuf, String> {
     Ok(binary)
 }
 
-/// `spectrace strength` with the pinned cargo-mutants and `args`.
-fn spectrace_strength(workspace: &Workspace, mutants: &PathBuf, args: &[&str]) -> Command {
+/// The real engine, installed (under `target/llamacpp`, when missing) and started; dropping it
+/// stops the engine.
+fn start_engine(workspace: &Workspace) -> Result<(Running, Installed), String> {
+    let installed = engine::install(workspace)?;
+    let running = engine::start(&installed)?;
+    println!(
+        "engine: llama.cpp serving {} at {} for the `{}` target",
+        installed.model.display(),
+        running.url,
+        engine::TARGET
+    );
+    Ok((running, installed))
+}
+
+/// `spectrace strength` with the pinned cargo-mutants and `args`, the engine's test target
+/// included and pointed at `engine`.
+fn spectrace_strength(
+    workspace: &Workspace,
+    mutants: &PathBuf,
+    (running, installed): &(Running, Installed),
+    args: &[&str],
+) -> Command {
     let mut command = workspace.command(workspace.binary("debug", "spectrace"), ["strength"]);
-    command.args(args).arg("--cargo-mutants").arg(mutants);
+    command
+        .args(args)
+        .args(["--include-target", engine::TARGET])
+        .arg("--cargo-mutants")
+        .arg(mutants);
+    engine::point_at(&mut command, running, installed);
+    // The target's tests share the engine's slots, so they run one at a time, as in
+    // `ci:haiku:cpu`; libtest reads this for every test binary an evidence run starts.
+    command.env("RUST_TEST_THREADS", "1");
     command
 }
 
@@ -97,7 +144,11 @@ pub fn run(workspace: &Workspace) -> ExitCode {
             workspace,
             workspace.cargo(["test", "--workspace", "--no-run"]),
         )?;
-        step(workspace, spectrace_strength(workspace, &mutants, &[]))
+        let engine = start_engine(workspace)?;
+        step(
+            workspace,
+            spectrace_strength(workspace, &mutants, &engine, &[]),
+        )
     });
     finish("strength", result)
 }
@@ -121,6 +172,7 @@ fn merge_base(workspace: &Workspace) -> Option<String> {
 /// `cargo xtask ci:strength`.
 pub fn ci(workspace: &Workspace) -> ExitCode {
     let result = cargo_mutants(workspace).and_then(|mutants| {
+        let engine = start_engine(workspace)?;
         let seed = CI_SEED.to_string();
         let sample = CI_SAMPLE.to_string();
         let diff_sample = CI_DIFF_SAMPLE.to_string();
@@ -129,6 +181,7 @@ pub fn ci(workspace: &Workspace) -> ExitCode {
             spectrace_strength(
                 workspace,
                 &mutants,
+                &engine,
                 &[
                     "--check",
                     "--in-place",
@@ -147,6 +200,7 @@ pub fn ci(workspace: &Workspace) -> ExitCode {
                 spectrace_strength(
                     workspace,
                     &mutants,
+                    &engine,
                     &[
                         "--check",
                         "--in-place",

@@ -1,6 +1,6 @@
 //! The `llamacpp` engine against a real llama.cpp server: the adapter contract suite, model
-//! checks, a haiku streamed end to end through orchestratord, upstream cancel and same-seed
-//! determinism.
+//! and slot checks, a haiku streamed end to end through orchestratord, upstream cancel and
+//! same-seed determinism.
 //!
 //! This target needs a running engine, so plain `cargo test` does not build it
 //! (`test = false`). `cargo xtask ci:haiku:cpu` and `cargo xtask ci:determinism` start the
@@ -367,4 +367,24 @@ async fn determinism_same_seed_same_tokens_through_the_adapter_and_the_server() 
         assert_eq!(first, second, "seed {seed}");
         assert!(!first.concat().trim().is_empty());
     }
+}
+
+/// The adapter reads the server's parallel slots from `/props` and holds a pool to them: one
+/// that needs fewer slots than the server has loads, one that needs more is refused with the
+/// number the server reported.
+#[spectrace::covers("ORCH-3061", kind = "test")]
+#[tokio::test]
+async fn contract_llamacpp_reads_the_servers_slots_from_props() {
+    let real = real();
+    let model = model_lines(&real.model, &real.sha256);
+    let fewer = load(&config_yaml(&real, ENGINE_SLOTS - 1, &model)).await;
+    assert!(fewer.is_ok(), "{:?}", fewer.err());
+    let error = load(&config_yaml(&real, ENGINE_SLOTS + 1, &model))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        error.contains(&format!("has {ENGINE_SLOTS} parallel slots")),
+        "{error}"
+    );
 }

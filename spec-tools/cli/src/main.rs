@@ -86,9 +86,9 @@ enum Command {
     ///
     /// For each requirement with `#[implements]` items (or those named by --id, --package,
     /// --in-diff), cargo-mutants generates the mutants inside those items; each is applied, its
-    /// evidence built (a failure: unviable) and run — its #[covers] tests by exact name, its
-    /// scenarios by tag (`[strength] bdd`) — and counted caught (a run failed or timed out) or
-    /// missed. Strength = caught / (caught + missed); surviving mutants waived in
+    /// evidence built (a failure: unviable) and run — its #[covers] tests by exact name (those
+    /// in a `test = false` target only when --include-target names it), its scenarios by tag
+    /// (`[strength] bdd`) — and counted caught (a run failed or timed out) or missed. Strength = caught / (caught + missed); surviving mutants waived in
     /// `outputs.strength_waivers` are left out. Writes `outputs.strength`; --check writes nothing
     /// and exits 1 when an outcome or a fingerprint differs from it. Exit codes: 0 ok, 1 a
     /// requirement could not be measured or --check found a difference, 2 bad input.

@@ -326,3 +326,40 @@ fn an_interrupted_run_restores_the_mutated_file_and_writes_no_report() {
         "no report is written"
     );
 }
+
+#[test]
+fn include_target_must_name_a_test_false_target() {
+    let (dir, tool) = project();
+    let root = dir.path().join("counter");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!("{manifest}\n[[test]]\nname = \"remote\"\ntest = false\n"),
+    )
+    .unwrap();
+    write(
+        &root,
+        "tests/remote.rs",
+        "#[test]\nfn reaches_the_server() {}\n",
+    );
+
+    let unknown = strength(&root, &tool, &["--include-target", "remot"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown)
+            .contains("--include-target remot: no target of the workspace has that name"),
+        "{}",
+        stderr(&unknown)
+    );
+    let tested = strength(&root, &tool, &["--include-target", "counter"]);
+    assert_eq!(tested.status.code(), Some(2), "{}", stderr(&tested));
+    assert!(
+        stderr(&tested).contains("`counter` of strength-fixture does not have `test = false`"),
+        "{}",
+        stderr(&tested)
+    );
+    assert!(
+        !root.join("reports/strength.json").exists(),
+        "nothing is measured or written"
+    );
+}

@@ -40,7 +40,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connected llama.cpp server.
 #[derive(Debug, Clone)]
-#[spectrace::implements("ORCH-3061", "ORCH-3063")]
+#[spectrace::implements("ORCH-3063")]
 pub struct LlamacppEngine {
     base: String,
     client: reqwest::Client,
@@ -75,6 +75,7 @@ struct Chunk {
 impl LlamacppEngine {
     /// Connects to the server at `url`, checks that it serves `artifact`'s file and has at
     /// least `slots` parallel slots, and reads its version.
+    #[spectrace::implements("ORCH-3061")]
     pub async fn connect(url: &str, artifact: &ModelArtifact, slots: u32) -> Result<Self, String> {
         let Some(path) = &artifact.path else {
             return Err(format!(
@@ -259,7 +260,7 @@ impl Engine for LlamacppEngine {
         prompt_token_bound(prompt)
     }
 
-    #[spectrace::implements("ORCH-3062")]
+    #[spectrace::implements("ORCH-3061", "ORCH-3062")]
     fn generate(&self, request: Generate) -> BoxStream<'static, EngineEvent> {
         let body = serde_json::json!({
             "prompt": request.prompt,
@@ -276,6 +277,7 @@ impl Engine for LlamacppEngine {
         futures::stream::unfold(Phase::Start(Box::new(start)), step).boxed()
     }
 
+    #[spectrace::implements("ORCH-3061")]
     fn health(&self) -> BoxFuture<'static, bool> {
         let request = self
             .client

@@ -62,6 +62,13 @@ pub struct StrengthArgs {
     /// Measure only the requirements implemented in this Cargo package (repeatable).
     #[arg(long = "package", value_name = "NAME")]
     packages: Vec<String>,
+    /// Run the evidence in this `[[test]]` or `[[bin]]` target with `test = false`, which
+    /// `cargo test` skips, say because it needs a server this environment provides
+    /// (repeatable). Its evidence is run by exact name like any other; evidence in other
+    /// `test = false` targets is listed as not run. A name that is not such a target of the
+    /// workspace is an error.
+    #[arg(long = "include-target", value_name = "NAME")]
+    include_targets: Vec<String>,
     /// Measure only the requirements whose implementing items or evidence changed since this
     /// git revision.
     #[arg(long, value_name = "REV")]
@@ -183,6 +190,9 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
             )]);
         }
     };
+    if !args.include_targets.is_empty() {
+        check_included(root, &args.include_targets)?;
+    }
     let tools = tools(&args.cargo_mutants)?;
     let all_mutants = list_mutants(root, &args.cargo_mutants)?;
     let scenarios = ScenarioCommands {
@@ -197,7 +207,7 @@ fn measure(args: &StrengthArgs) -> Result<ExitCode, Vec<Diagnostic>> {
         jobs.push(Job {
             id: id.clone(),
             fingerprint: plan::fingerprint(&items, &evidence, &mut read),
-            plan: plan::evidence_plan(root, id, &evidence, scenarios),
+            plan: plan::evidence_plan(root, id, &evidence, scenarios, &args.include_targets),
             mutants: plan::mutants_in(&items, &all_mutants)
                 .into_iter()
                 .cloned()
@@ -523,6 +533,28 @@ fn tools(cargo_mutants: &Path) -> Result<Tools, Vec<Diagnostic>> {
             .to_owned(),
         rustc: version(Path::new("rustc"), &["--version"])?,
     })
+}
+
+/// Checks `--include-target` against the targets `cargo metadata` lists for the workspace at
+/// `root` (see [`plan::included_targets`]).
+fn check_included(root: &Path, included: &[String]) -> Result<(), Vec<Diagnostic>> {
+    let output = std::process::Command::new("cargo")
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| {
+            error(format!(
+                "--include-target: cannot run `cargo metadata`: {e}"
+            ))
+        })?;
+    if !output.status.success() {
+        return Err(error(format!(
+            "--include-target names Cargo targets, but `cargo metadata` failed in {}: {}",
+            root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    plan::included_targets(&String::from_utf8_lossy(&output.stdout), included).map_err(error)
 }
 
 /// Every mutant cargo-mutants generates in the workspace at `root`.

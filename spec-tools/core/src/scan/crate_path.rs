@@ -36,8 +36,9 @@ struct Package {
     lib_crate: String,
     /// Explicit target paths (relative to the package) → crate names.
     targets: HashMap<String, String>,
-    /// Target names (crate names) with `test = false`.
-    not_tested: Vec<String>,
+    /// Targets with `test = false`: crate name → name in the manifest, and whether it is a
+    /// `[[bin]]` (else a `[[test]]`).
+    not_tested: HashMap<String, (String, bool)>,
     /// `[package] name`.
     name: String,
 }
@@ -78,8 +79,17 @@ pub(crate) enum CargoTarget {
     Bin(String),
     /// An integration test (`--test NAME`).
     Test(String),
-    /// Not run by `cargo test --workspace`: an example, a benchmark, a `test = false` target,
-    /// a file in no package. The reason.
+    /// A `[[bin]]` or `[[test]]` with `test = false`: `cargo test --workspace` skips it, but
+    /// `--bin NAME` or `--test NAME` runs it where it can run (`spectrace strength
+    /// --include-target NAME`). `name` is the target's name in the manifest.
+    TestFalse {
+        /// The target's name.
+        name: String,
+        /// A `[[bin]]`; else a `[[test]]`.
+        bin: bool,
+    },
+    /// Not run by `cargo test --workspace` and not selectable: an example, a benchmark, a file
+    /// in no package. The reason.
     NotRun(String),
 }
 
@@ -133,11 +143,11 @@ impl CratePaths {
             .next()
             .unwrap_or_default();
         let parts: Vec<&str> = inside.split('/').collect();
-        let target = if package.not_tested.contains(&crate_name) {
-            CargoTarget::NotRun(format!(
-                "target `{crate_name}` of {} has `test = false`",
-                package.name
-            ))
+        let target = if let Some((name, bin)) = package.not_tested.get(&crate_name) {
+            CargoTarget::TestFalse {
+                name: name.clone(),
+                bin: *bin,
+            }
         } else {
             match parts.as_slice() {
                 ["tests", ..] => CargoTarget::Test(crate_name),
@@ -243,12 +253,15 @@ fn read_manifest(root: &Path, dir: &str) -> Option<Package> {
     if let Some(path) = raw.lib.as_ref().and_then(|lib| lib.path.as_deref()) {
         targets.insert(normalize(path), lib_crate.clone());
     }
-    let not_tested = raw
-        .bin
-        .iter()
-        .chain(&raw.test)
-        .filter(|t| t.test == Some(false))
-        .filter_map(|t| t.name.as_deref().map(crate_name))
+    let bins = raw.bin.iter().map(|t| (t, true));
+    let not_tested = bins
+        .chain(raw.test.iter().map(|t| (t, false)))
+        .filter(|(t, _)| t.test == Some(false))
+        .filter_map(|(t, bin)| {
+            t.name
+                .as_deref()
+                .map(|name| (crate_name(name), (name.to_owned(), bin)))
+        })
         .collect();
     for target in raw
         .bin
@@ -360,7 +373,7 @@ mod tests {
         write(
             dir.path(),
             "pkg/Cargo.toml",
-            "[package]\nname = \"my-pkg\"\n\n[[test]]\nname = \"engine\"\ntest = false\n",
+            "[package]\nname = \"my-pkg\"\n\n[[test]]\nname = \"real-engine\"\npath = \"tests/engine.rs\"\ntest = false\n\n[[bin]]\nname = \"probe\"\ntest = false\n",
         );
         let mut paths = CratePaths::new(dir.path());
         let pkg = Some("my-pkg".to_owned());
@@ -388,8 +401,19 @@ mod tests {
             paths.target("pkg/src/main.rs"),
             (pkg.clone(), CargoTarget::Bin("my_pkg".into()))
         );
-        assert!(
-            matches!(paths.target("pkg/tests/engine.rs").1, CargoTarget::NotRun(r) if r.contains("test = false"))
+        assert_eq!(
+            paths.target("pkg/tests/engine.rs").1,
+            CargoTarget::TestFalse {
+                name: "real-engine".into(),
+                bin: false
+            }
+        );
+        assert_eq!(
+            paths.target("pkg/src/bin/probe.rs").1,
+            CargoTarget::TestFalse {
+                name: "probe".into(),
+                bin: true
+            }
         );
         assert!(matches!(
             paths.target("pkg/benches/b.rs").1,

@@ -9,9 +9,13 @@
 //!   BDD scenarios, selected by the requirement's tag in the command of `[strength] bdd` (built
 //!   first by `[strength] bdd_build`, so that a mutant that does not compile is unviable, not
 //!   caught).
-//!   Evidence that `cargo test --workspace` would not run (a `test = false` target, a
-//!   benchmark), JUnit cases (a report, not a test spectrace can run) and BDD scenarios without
-//!   a configured command are listed as not run, with the reason.
+//!   Evidence in a `[[test]]` or `[[bin]]` target with `test = false`, which `cargo test
+//!   --workspace` skips (say, a suite that needs a server), runs like any other only when the
+//!   target is named by `--include-target` ([`included_targets`] checks the names against
+//!   `cargo metadata`); otherwise it is listed as not run, with a reason that names the option.
+//!   Evidence in a benchmark or an example, JUnit cases (a report, not a test spectrace can
+//!   run) and BDD scenarios without a configured command are listed as not run, with the
+//!   reason.
 //! - **Fingerprint**: SHA-256 over each implementing item's and each evidence item's file name
 //!   and source lines, in a fixed order (first 16 hex digits). It changes when the code the
 //!   measurement is about changes, so a strength cannot silently outlive it.
@@ -19,6 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::mutants::Mutant;
@@ -94,12 +99,14 @@ fn libtest_name(test: &str) -> &str {
     test.split_once("::").map_or(test, |(_, rest)| rest)
 }
 
-/// How to run `evidence` under `root`.
+/// How to run `evidence` under `root`; evidence in a `test = false` target runs only when the
+/// target is among `included` (by its name in the manifest).
 pub fn evidence_plan(
     root: &Path,
     id: &str,
     evidence: &[&DeclaredEvidence],
     bdd: ScenarioCommands<'_>,
+    included: &[String],
 ) -> EvidencePlan {
     let mut paths = CratePaths::new(root);
     let mut targets: BTreeSet<CargoTarget> = BTreeSet::new();
@@ -122,9 +129,26 @@ pub fn evidence_plan(
                 location(e),
                 "a JUnit test case: spectrace reads its report, it cannot run it".to_owned(),
             )),
-            _ => match paths.target(&e.file).1 {
-                CargoTarget::NotRun(reason) => not_run.push((location(e), reason)),
-                target => {
+            _ => match paths.target(&e.file) {
+                (_, CargoTarget::TestFalse { name, bin }) if included.contains(&name) => {
+                    targets.insert(if bin {
+                        CargoTarget::Bin(name)
+                    } else {
+                        CargoTarget::Test(name)
+                    });
+                    names.insert(libtest_name(&e.test));
+                    run_items.push(location(e));
+                }
+                (package, CargoTarget::TestFalse { name, .. }) => not_run.push((
+                    location(e),
+                    format!(
+                        "target `{name}` of {} has `test = false`, which `cargo test` skips; \
+                         pass `--include-target {name}` where it can run",
+                        package.as_deref().unwrap_or("its package")
+                    ),
+                )),
+                (_, CargoTarget::NotRun(reason)) => not_run.push((location(e), reason)),
+                (_, target) => {
                     targets.insert(target);
                     names.insert(libtest_name(&e.test));
                     run_items.push(location(e));
@@ -138,7 +162,7 @@ pub fn evidence_plan(
             CargoTarget::Lib => selectors.push("--lib".to_owned()),
             CargoTarget::Bin(name) => selectors.extend(["--bin".to_owned(), name.clone()]),
             CargoTarget::Test(name) => selectors.extend(["--test".to_owned(), name.clone()]),
-            CargoTarget::NotRun(_) => {}
+            CargoTarget::TestFalse { .. } | CargoTarget::NotRun(_) => {}
         }
     }
     let cargo = |extra: &[&str]| -> Command {
@@ -177,6 +201,72 @@ pub fn evidence_plan(
         run_items,
         not_run,
     }
+}
+
+/// One package of `cargo metadata --no-deps --format-version 1`, what [`included_targets`]
+/// reads of it.
+#[derive(Debug, Deserialize)]
+struct MetadataPackage {
+    name: String,
+    targets: Vec<MetadataTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetadataTarget {
+    name: String,
+    kind: Vec<String>,
+    /// False for `test = false` (and for benchmarks and examples, by default).
+    #[serde(default = "yes")]
+    test: bool,
+}
+
+const fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    packages: Vec<MetadataPackage>,
+}
+
+/// Checks the names given to `--include-target` against the workspace's targets, as `metadata`
+/// (the output of `cargo metadata --no-deps --format-version 1`) lists them: each must name a
+/// `[[test]]` or `[[bin]]` with `test = false`. An error names the first that does not, and
+/// what it is instead; including a target `cargo test` runs anyway, or one that does not
+/// exist, is a mistake to correct, not something to run around.
+pub fn included_targets(metadata: &str, included: &[String]) -> Result<(), String> {
+    let metadata: Metadata = serde_json::from_str(metadata)
+        .map_err(|e| format!("cannot read the output of `cargo metadata`: {e}"))?;
+    for name in included {
+        let found: Vec<(&str, &MetadataTarget)> = metadata
+            .packages
+            .iter()
+            .flat_map(|p| p.targets.iter().map(move |t| (p.name.as_str(), t)))
+            .filter(|(_, t)| &t.name == name)
+            .collect();
+        let selectable = |t: &MetadataTarget| t.kind.iter().any(|k| k == "test" || k == "bin");
+        if found.iter().any(|(_, t)| selectable(t) && !t.test) {
+            continue;
+        }
+        let Some((package, target)) = found.first() else {
+            return Err(format!(
+                "--include-target {name}: no target of the workspace has that name"
+            ));
+        };
+        let kind = target.kind.join(", ");
+        return Err(if selectable(target) {
+            format!(
+                "--include-target {name}: the {kind} target `{name}` of {package} does not have \
+                 `test = false`, so its evidence runs without the option"
+            )
+        } else {
+            format!(
+                "--include-target {name}: `{name}` of {package} is a {kind} target; only a \
+                 `[[test]]` or `[[bin]]` with `test = false` can be included"
+            )
+        });
+    }
+    Ok(())
 }
 
 /// The fingerprint of the source a requirement's strength is measured on (see the module
@@ -376,7 +466,7 @@ mod tests {
             build: &build,
             run: &run,
         };
-        let plan = evidence_plan(dir.path(), "REQ-1", &all, commands);
+        let plan = evidence_plan(dir.path(), "REQ-1", &all, commands, &[]);
         let words = |c: &Command| c.join(" ");
         assert_eq!(
             plan.builds.iter().map(words).collect::<Vec<_>>(),
@@ -406,9 +496,141 @@ mod tests {
             build: &[],
             run: &[],
         };
-        let without_bdd = evidence_plan(dir.path(), "REQ-1", &[&bdd], none);
+        let without_bdd = evidence_plan(dir.path(), "REQ-1", &[&bdd], none, &[]);
         assert!(without_bdd.runs.is_empty() && without_bdd.builds.is_empty());
         assert_eq!(without_bdd.not_run.len(), 1);
+    }
+
+    #[test]
+    fn a_test_false_target_runs_only_when_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("srv/Cargo.toml");
+        std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
+        std::fs::write(
+            &manifest,
+            "[package]\nname = \"srv\"\n[[test]]\nname = \"llamacpp\"\ntest = false\n\
+             [[test]]\nname = \"gpu\"\ntest = false\n[[bin]]\nname = \"probe\"\ntest = false\n",
+        )
+        .unwrap();
+        let real = declared(
+            "llamacpp::contract",
+            "srv/tests/llamacpp.rs",
+            9,
+            EvidenceKind::Test,
+        );
+        let gpu = declared("gpu::fast", "srv/tests/gpu.rs", 5, EvidenceKind::Test);
+        let probe = declared(
+            "probe::tests::up",
+            "srv/src/bin/probe.rs",
+            30,
+            EvidenceKind::Test,
+        );
+        let sim = declared("sim::contract", "srv/tests/sim.rs", 2, EvidenceKind::Test);
+        let all = [&real, &gpu, &probe, &sim];
+        let none = ScenarioCommands {
+            build: &[],
+            run: &[],
+        };
+        let words = |c: &Command| c.join(" ");
+
+        let excluded = evidence_plan(dir.path(), "REQ-1", &all, none, &[]);
+        assert_eq!(
+            excluded.runs.iter().map(words).collect::<Vec<_>>(),
+            ["cargo test --workspace --no-fail-fast --test sim -- --exact contract"]
+        );
+        assert_eq!(excluded.run_items, ["srv/tests/sim.rs:2"]);
+        assert_eq!(
+            excluded.not_run,
+            [
+                (
+                    "srv/src/bin/probe.rs:30".to_owned(),
+                    "target `probe` of srv has `test = false`, which `cargo test` skips; pass \
+                     `--include-target probe` where it can run"
+                        .to_owned()
+                ),
+                (
+                    "srv/tests/gpu.rs:5".to_owned(),
+                    "target `gpu` of srv has `test = false`, which `cargo test` skips; pass \
+                     `--include-target gpu` where it can run"
+                        .to_owned()
+                ),
+                (
+                    "srv/tests/llamacpp.rs:9".to_owned(),
+                    "target `llamacpp` of srv has `test = false`, which `cargo test` skips; pass \
+                     `--include-target llamacpp` where it can run"
+                        .to_owned()
+                ),
+            ]
+        );
+
+        let included = ["llamacpp".to_owned(), "probe".to_owned()];
+        let plan = evidence_plan(dir.path(), "REQ-1", &all, none, &included);
+        assert_eq!(
+            plan.builds.iter().map(words).collect::<Vec<_>>(),
+            ["cargo test --workspace --no-run --bin probe --test llamacpp --test sim"]
+        );
+        assert_eq!(
+            plan.runs.iter().map(words).collect::<Vec<_>>(),
+            [
+                "cargo test --workspace --no-fail-fast --bin probe --test llamacpp --test sim \
+                 -- --exact contract tests::up"
+            ]
+        );
+        assert_eq!(
+            plan.run_items,
+            [
+                "srv/src/bin/probe.rs:30",
+                "srv/tests/llamacpp.rs:9",
+                "srv/tests/sim.rs:2"
+            ]
+        );
+        let left: Vec<&str> = plan.not_run.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(
+            left,
+            ["srv/tests/gpu.rs:5"],
+            "only the named targets are included"
+        );
+
+        let alone = evidence_plan(dir.path(), "REQ-1", &[&real], none, &[]);
+        assert!(alone.runs.is_empty() && alone.builds.is_empty());
+    }
+
+    #[test]
+    fn included_targets_must_be_test_false_tests_or_bins() {
+        let metadata = r#"{"packages": [
+            {"name": "srv", "targets": [
+                {"name": "srv", "kind": ["lib"], "test": true},
+                {"name": "llamacpp", "kind": ["test"], "test": false},
+                {"name": "probe", "kind": ["bin"], "test": false},
+                {"name": "server", "kind": ["test"], "test": true},
+                {"name": "speed", "kind": ["bench"], "test": false}
+            ]},
+            {"name": "old", "targets": [{"name": "legacy", "kind": ["test"]}]}
+        ], "workspace_members": []}"#;
+        let check = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            included_targets(metadata, &names)
+        };
+        assert_eq!(check(&[]), Ok(()));
+        assert_eq!(check(&["llamacpp", "probe"]), Ok(()));
+        let missing = check(&["llamacpp", "llama"]).unwrap_err();
+        assert_eq!(
+            missing,
+            "--include-target llama: no target of the workspace has that name"
+        );
+        let tested = check(&["server"]).unwrap_err();
+        assert!(
+            tested.contains("`server` of srv does not have `test = false`"),
+            "{tested}"
+        );
+        let without_field = check(&["legacy"]).unwrap_err();
+        assert!(
+            without_field.contains("does not have `test = false`"),
+            "{without_field}"
+        );
+        let bench = check(&["speed"]).unwrap_err();
+        assert!(bench.contains("is a bench target"), "{bench}");
+        assert!(included_targets("not json", &[]).is_err());
     }
 
     #[test]
