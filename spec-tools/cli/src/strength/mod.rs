@@ -897,7 +897,7 @@ fn compare(committed: Option<&StrengthReport>, measured: &[Measured]) -> Vec<Str
                 .iter()
                 .find(|b| stable_name(&b.name) == key)
                 .map(|b| b.outcome);
-            if recorded != Some(mutant.outcome) {
+            if !recorded.is_some_and(|r| r.agrees_with(mutant.outcome)) {
                 differences.push(format!(
                     "{}: {} was {:?} in this run, {} in the report",
                     now.id,

@@ -28,6 +28,19 @@ pub enum MutantOutcome {
     Unviable,
 }
 
+impl MutantOutcome {
+    /// Whether two runs agree on this mutant as far as its strength goes: a failure and a
+    /// timeout both catch it, and which of the two happens can depend on how busy the machine
+    /// is (a mutant that makes a test loop may fail it first or run past the timeout).
+    pub fn agrees_with(self, other: Self) -> bool {
+        let class = |o: Self| match o {
+            Self::Caught | Self::Timeout => Self::Caught,
+            other => other,
+        };
+        class(self) == class(other)
+    }
+}
+
 /// One mutant and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -193,6 +206,18 @@ pub fn schema() -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_and_a_timeout_agree_and_nothing_else_does() {
+        use MutantOutcome::*;
+        let all = [Caught, Timeout, Missed, Unviable];
+        for a in all {
+            for b in all {
+                let same = a == b || matches!((a, b), (Caught, Timeout) | (Timeout, Caught));
+                assert_eq!(a.agrees_with(b), same, "{a:?} {b:?}");
+            }
+        }
+    }
 
     fn result(name: &str, line: u32, outcome: MutantOutcome) -> MutantResult {
         MutantResult {
