@@ -12,6 +12,17 @@
 //!    clone has none.
 //! 3. **Contents**: every file under `spectrace-core`'s `templates/` and `assets/`, which it
 //!    compiles in, is in its `.crate`.
+//!
+//! The verification builds into a target directory of its own, `<target>/package-verify`, and
+//! before each run the fingerprints of the five crates there are removed ([`forget_built`]),
+//! as are the copies cargo unpacked from earlier runs' temporary registries
+//! ([`forget_unpacked`]). Cargo treats a registry crate as immutable for its version: it
+//! unpacks it once into `$CARGO_HOME/registry/src/<registry>/NAME-VERSION`, with the fixed
+//! file times of a `.crate`, and never rebuilds a build of it that exists. So after a change
+//! to `spectrace-core`, the verification of `spectrace-cli` would build against the
+//! `spectrace-core` of an earlier run and fail on a machine that ran the gate before, while
+//! passing on a fresh one. A directory of its own keeps the workspace's own builds of the five
+//! crates, which everything after this gate uses, warm.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -80,16 +91,19 @@ fn check(workspace: &Workspace) -> Result<(), String> {
             leaked.join(", ")
         ));
     }
+    let version = package_version(&workspace.root)?;
+    forget_unpacked(&cargo_home()?, &version)?;
+    let verify_target = workspace.target.join("package-verify");
+    forget_built(&verify_target.join("debug").join(".fingerprint"))?;
     let mut package = workspace.cargo(["package", "--allow-dirty"]);
+    package.env("CARGO_TARGET_DIR", &verify_target);
     for name in CRATES {
         package.args(["-p", name]);
     }
     println!("$ {}", workspace.display(&package));
     crate::process::run_streaming(&mut package).map_err(|e| format!("cargo package: {e}"))?;
     let core_dir = workspace.root.join("spec-tools/core");
-    let version = package_version(&workspace.root)?;
-    let archive = workspace
-        .target
+    let archive = verify_target
         .join("package")
         .join(format!("spectrace-core-{version}.crate"));
     let listed = crate_files(&archive, &format!("spectrace-core-{version}/"))?;
@@ -106,6 +120,63 @@ fn check(workspace: &Workspace) -> Result<(), String> {
         archive.display(),
         listed.len()
     );
+    Ok(())
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Result<std::path::PathBuf, String> {
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        return Ok(home.into());
+    }
+    std::env::var_os("HOME")
+        .map(|home| Path::new(&home).join(".cargo"))
+        .ok_or_else(|| "neither CARGO_HOME nor HOME is set".to_owned())
+}
+
+/// Removes `registry/src/<registry>/NAME-VERSION` under `cargo_home` for each of [`CRATES`], in
+/// the local registries only: their directory names start with `-` (no host), unlike
+/// crates.io's `index.crates.io-…`, which is never touched.
+fn forget_unpacked(cargo_home: &Path, version: &str) -> Result<(), String> {
+    let src = cargo_home.join("registry").join("src");
+    let registries = match std::fs::read_dir(&src) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read {}: {e}", src.display())),
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for name in CRATES {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            match std::fs::remove_dir_all(&unpacked) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("cannot remove {}: {e}", unpacked.display())),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes the fingerprints of [`CRATES`] under `fingerprints` (`<target>/debug/.fingerprint`,
+/// one directory `NAME-HASH` per build of a crate), so that cargo builds them again.
+fn forget_built(fingerprints: &Path) -> Result<(), String> {
+    let entries = match std::fs::read_dir(fingerprints) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read {}: {e}", fingerprints.display())),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name
+            .rsplit_once('-')
+            .is_some_and(|(krate, _hash)| CRATES.contains(&krate));
+        if ours {
+            std::fs::remove_dir_all(entry.path())
+                .map_err(|e| format!("cannot remove {}: {e}", entry.path().display()))?;
+        }
+    }
     Ok(())
 }
 
@@ -244,6 +315,52 @@ spectrace-macros v0.1.0 (proc-macro) (/repo/spec-tools/macros)
         assert!(stage_crates(&crates).is_empty());
         let with_clap = distinct_crates("orchestrator-core v0.1.0\nclap v4.6.9\nclap_lex v1.1.2\n");
         assert_eq!(stage_crates(&with_clap), ["clap v4.6.9"]);
+    }
+
+    #[test]
+    fn only_the_packaged_crates_of_local_registries_are_forgotten() {
+        let home = tempfile::tempdir().unwrap();
+        let src = home.path().join("registry/src");
+        for dir in [
+            "-1a2b/spectrace-core-0.1.0",
+            "-1a2b/spectrace-core-0.2.0",
+            "-1a2b/serde-1.0.0",
+            "index.crates.io-1949cf8c6b5b557f/spectrace-core-0.1.0",
+        ] {
+            std::fs::create_dir_all(src.join(dir)).unwrap();
+        }
+        forget_unpacked(home.path(), "0.1.0").unwrap();
+        assert!(!src.join("-1a2b/spectrace-core-0.1.0").exists());
+        for kept in [
+            "-1a2b/spectrace-core-0.2.0",
+            "-1a2b/serde-1.0.0",
+            "index.crates.io-1949cf8c6b5b557f/spectrace-core-0.1.0",
+        ] {
+            assert!(src.join(kept).exists(), "{kept}");
+        }
+        forget_unpacked(&home.path().join("none"), "0.1.0").unwrap();
+    }
+
+    #[test]
+    fn only_the_fingerprints_of_the_packaged_crates_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "spectrace-core-0123abcd",
+            "spectrace-0123abcd",
+            "spectrace-cli-89ef",
+            "serde-0123abcd",
+            "spectrace-core-extra-0123abcd",
+        ] {
+            std::fs::create_dir_all(dir.path().join(name)).unwrap();
+        }
+        forget_built(dir.path()).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["serde-0123abcd", "spectrace-core-extra-0123abcd"]);
+        forget_built(&dir.path().join("none")).unwrap();
     }
 
     #[test]
