@@ -89,14 +89,15 @@ fn strength(root: &Path, tool: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// [`strength`], started and not waited for.
+/// [`strength`], started and not waited for, building into a target directory of its own so
+/// that no other test's cargo shares it.
 fn start_strength(root: &Path, tool: &Path) -> std::process::Child {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
             || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
             PathBuf::from,
         )
-        .join("strength-fixture");
+        .join("strength-fixture-interrupted");
     std::process::Command::new(env!("CARGO_BIN_EXE_spectrace"))
         .current_dir(root)
         .arg("strength")
@@ -302,10 +303,14 @@ fn an_interrupted_run_restores_the_mutated_file_and_writes_no_report() {
         if now.contains("changed by spectrace strength") {
             break;
         }
-        assert!(
-            run.try_wait().unwrap().is_none(),
-            "the run ended before any mutant was applied"
-        );
+        if run.try_wait().unwrap().is_some() {
+            let early = run.wait_with_output().unwrap();
+            panic!(
+                "the run ended before any mutant was applied: {:?}\n{}",
+                early.status,
+                stderr(&early)
+            );
+        }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let sent = std::process::Command::new("kill")
