@@ -17,7 +17,8 @@
 //!   run) and BDD scenarios without a configured command are listed as not run, with the
 //!   reason.
 //! - **Fingerprint**: SHA-256 over each implementing item's and each evidence item's file name
-//!   and source lines, in a fixed order (first 16 hex digits). It changes when the code the
+//!   and source lines (a JUnit case's name, since its report line holds the run's duration), in
+//!   a fixed order (first 16 hex digits). It changes when the code the
 //!   measurement is about changes, so a strength cannot silently outlive it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -278,12 +279,21 @@ pub fn fingerprint(
 ) -> String {
     let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut hasher = Sha256::new();
+    // A JUnit case is a line of a report that each run writes anew, with its duration in it:
+    // its name stands for it, not that line, or every run would make the strength stale.
+    for case in evidence.iter().filter(|e| e.kind == EvidenceKind::Junit) {
+        hasher.update(case.file.as_bytes());
+        hasher.update([0]);
+        hasher.update(case.test.as_bytes());
+        hasher.update([0]);
+    }
     let spans = items
         .iter()
         .map(|i| (i.file.as_str(), i.line, i.end_line))
         .chain(
             evidence
                 .iter()
+                .filter(|e| e.kind != EvidenceKind::Junit)
                 .map(|e| (e.file.as_str(), e.line, e.end_line)),
         );
     for (file, first, last) in spans {
@@ -662,6 +672,50 @@ mod tests {
             "// head\nfn admit() { todo() \n}\n".to_owned(),
         );
         assert_ne!(print(&files), first);
+    }
+
+    /// A JUnit case counts by its name: a new run's report, with other durations and the case
+    /// on another line, leaves the fingerprint as it was; a renamed case changes it.
+    #[test]
+    fn a_junit_case_counts_by_its_name_not_its_report_line() {
+        let item = link("REQ-1", "src/q.rs", 1, 1);
+        let print = |case: &DeclaredEvidence, report: &str| {
+            let files = BTreeMap::from([
+                ("src/q.rs".to_owned(), "fn admit() {}\n".to_owned()),
+                ("reports/run/sdk.xml".to_owned(), report.to_owned()),
+            ]);
+            fingerprint(&[&item], &[case], &mut |f| files.get(f).cloned())
+        };
+        let case = declared(
+            "sdk::test_stream",
+            "reports/run/sdk.xml",
+            2,
+            EvidenceKind::Junit,
+        );
+        let first = print(
+            &case,
+            "<testsuite>\n<testcase name=\"test_stream\" time=\"3.46\"/>\n</testsuite>\n",
+        );
+        let moved = declared(
+            "sdk::test_stream",
+            "reports/run/sdk.xml",
+            3,
+            EvidenceKind::Junit,
+        );
+        assert_eq!(
+            print(
+                &moved,
+                "<testsuites>\n<testsuite>\n<testcase name=\"test_stream\" time=\"11.5\"/>\n</testsuite>\n</testsuites>\n",
+            ),
+            first
+        );
+        let renamed = declared(
+            "sdk::test_whole",
+            "reports/run/sdk.xml",
+            2,
+            EvidenceKind::Junit,
+        );
+        assert_ne!(print(&renamed, ""), first);
     }
 
     #[test]
