@@ -72,13 +72,18 @@ fn project() -> (tempfile::TempDir, PathBuf) {
 }
 
 /// `spectrace strength` in `root` with extra `args`.
-fn strength(root: &Path, tool: &Path, args: &[&str]) -> std::process::Output {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// `name` under this checkout's target directory: where the fixture's builds go.
+fn fixture_target(name: &str) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
             || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
             PathBuf::from,
         )
-        .join("strength-fixture");
+        .join(name)
+}
+
+fn strength(root: &Path, tool: &Path, args: &[&str]) -> std::process::Output {
+    let target = fixture_target("strength-fixture");
     spectrace(root)
         .arg("strength")
         .args(["--in-place", "--cargo-mutants"])
@@ -92,12 +97,7 @@ fn strength(root: &Path, tool: &Path, args: &[&str]) -> std::process::Output {
 /// [`strength`], started and not waited for, building into a target directory of its own so
 /// that no other test's cargo shares it.
 fn start_strength(root: &Path, tool: &Path) -> std::process::Child {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-            PathBuf::from,
-        )
-        .join("strength-fixture-interrupted");
+    let target = fixture_target("strength-fixture-interrupted");
     std::process::Command::new(env!("CARGO_BIN_EXE_spectrace"))
         .current_dir(root)
         .arg("strength")
