@@ -288,6 +288,103 @@ fn a_weakened_test_turns_the_strength_down_naming_the_survivors() {
     assert!(md.contains("| ✅ verified | stale |"), "{md}");
 }
 
+/// A requirement none of whose mutants can be judged (here cargo-mutants lists none) has
+/// strength 0/0: a `must_strength` floor fails it until a waiver without a mutant says why. The
+/// reports and the site show that waiver, and `report` warns once a mutant of it is judged.
+#[test]
+fn a_requirement_with_no_judged_mutant_passes_the_floor_only_when_waived() {
+    let (dir, _) = project();
+    let root = dir.path().join("counter");
+    let tool = dir.path().join("no-mutants");
+    write(
+        dir.path(),
+        "no-mutants",
+        "#!/bin/sh\nif [ \"$2\" = --version ]; then echo 'cargo-mutants 27.1.0'; exit 0; fi\necho '[]'\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write(&root, "reports/strength-waivers.yaml", "# none yet\n");
+    let measured = strength(&root, &tool, &[]);
+    assert_eq!(measured.status.code(), Some(0), "{}", stderr(&measured));
+    let r = &report(&root)["requirements"][0];
+    assert_eq!(
+        (r["caught"].as_u64(), r["missed"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+
+    write(
+        &root,
+        "spectrace.toml",
+        "[specs]\nid_pattern = \"REQ-[0-9]{4}\"\n\n[evidence]\nrust = [\"src/**/*.rs\", \"tests/**/*.rs\"]\nfeatures = []\n\n[gate]\nmust_strength = 1.0\n",
+    );
+    let verify = spectrace(&root)
+        .arg("verify")
+        .env("CARGO_TARGET_DIR", fixture_target("strength-fixture"))
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    let gate = spectrace(&root).arg("check").output().unwrap();
+    assert_eq!(gate.status.code(), Some(1), "{}", stderr(&gate));
+    assert!(
+        stderr(&gate).contains(
+            ".specs/spec.md:3: MUST REQ-0001 has strength 0/0: none of the mutants of its implementing items could be judged (0 unviable)"
+        ),
+        "{}",
+        stderr(&gate)
+    );
+
+    write(
+        &root,
+        "reports/strength-waivers.yaml",
+        "- id: REQ-0001\n  reason: \"cargo-mutants makes no mutant of bounded_add here\"\n",
+    );
+    let report_run = spectrace(&root).arg("report").output().unwrap();
+    assert!(report_run.status.success(), "{}", stderr(&report_run));
+    assert!(
+        !stderr(&report_run).contains("waiver"),
+        "{}",
+        stderr(&report_run)
+    );
+    let md = std::fs::read_to_string(root.join("COMPLIANCE.md")).unwrap();
+    assert!(md.contains("| ✅ verified | 0/0 waived |"), "{md}");
+    let json = std::fs::read_to_string(root.join("reports/compliance.json")).unwrap();
+    assert!(
+        json.contains("\"unjudged_waiver\": \"cargo-mutants makes no mutant of bounded_add here\""),
+        "{json}"
+    );
+    let gate = spectrace(&root).arg("check").output().unwrap();
+    assert_eq!(gate.status.code(), Some(0), "{}", stderr(&gate));
+    let site = spectrace(&root).arg("site").output().unwrap();
+    assert_eq!(site.status.code(), Some(0), "{}", stderr(&site));
+    let page = std::fs::read_to_string(root.join("site/out/spec/spec.html")).unwrap();
+    assert!(
+        page.contains("<p class=\"unjudged-waiver\">No mutant can be judged, waived: cargo-mutants makes no mutant of bounded_add here</p>"),
+        "{page}"
+    );
+
+    // Once a mutant of it is judged, the waiver no longer applies: `report` says so, and the
+    // floor judges the figure.
+    let measured = std::fs::read_to_string(root.join("reports/strength.json")).unwrap();
+    assert!(measured.contains("\"caught\": 0,"), "{measured}");
+    write(
+        &root,
+        "reports/strength.json",
+        &measured.replacen("\"caught\": 0,", "\"caught\": 1,", 1),
+    );
+    let report_run = spectrace(&root).arg("report").output().unwrap();
+    assert!(report_run.status.success(), "{}", stderr(&report_run));
+    assert!(
+        stderr(&report_run).contains(
+            "reports/strength-waivers.yaml: warning: the waiver of REQ-0001 without a mutant no longer applies: 1 of its mutants is judged (1 caught); remove it"
+        ),
+        "{}",
+        stderr(&report_run)
+    );
+    let md = std::fs::read_to_string(root.join("COMPLIANCE.md")).unwrap();
+    assert!(md.contains("| ✅ verified | 1/1 |"), "{md}");
+}
+
 /// Ctrl-C while a mutant is in the tree: the file is restored, no report is written, and the
 /// exit code is 130. The signal is sent once the first of the fixture's nine mutants is seen in
 /// the file, so eight more are still to run whenever it lands.

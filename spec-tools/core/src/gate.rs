@@ -25,8 +25,14 @@ pub enum ShortReason {
     },
     /// Its strength was measured on code that has changed since.
     StaleStrength,
-    /// Its strength was never measured, or no mutant of its items could be judged.
+    /// Its strength was never measured.
     NoStrength,
+    /// No mutant of its implementing items could be judged (`0/0`), and no waiver without a
+    /// mutant says why.
+    NoJudgedMutant {
+        /// Its mutants that did not build.
+        unviable: usize,
+    },
 }
 
 /// A requirement that does not meet the demand of its level.
@@ -91,7 +97,14 @@ pub fn reasons(r: &RequirementStatus, policy: &GateConfig) -> Vec<ShortReason> {
         match &r.strength {
             None => reasons.push(ShortReason::NoStrength),
             Some(s) if s.stale => reasons.push(ShortReason::StaleStrength),
-            Some(s) if s.judged() == 0 => reasons.push(ShortReason::NoStrength),
+            // A waiver without a mutant says why none can be judged.
+            Some(s) if s.judged() == 0 => {
+                if s.unjudged_waiver.is_none() {
+                    reasons.push(ShortReason::NoJudgedMutant {
+                        unviable: s.unviable,
+                    });
+                }
+            }
             Some(s) if !floor.met_by(s.caught, s.judged()) => {
                 reasons.push(ShortReason::WeakStrength {
                     caught: s.caught,
@@ -148,6 +161,9 @@ impl ShortReason {
             ShortReason::NoStrength => {
                 "has no measured strength (run `spectrace strength`)".to_owned()
             }
+            ShortReason::NoJudgedMutant { unviable } => format!(
+                "has strength 0/0: none of the mutants of its implementing items could be judged ({unviable} unviable); link the items whose mutants its evidence can judge, or waive it without a mutant in the strength waivers, saying why"
+            ),
         }
     }
 }
@@ -220,6 +236,7 @@ mod tests {
             unviable: 0,
             stale,
             survivors: Vec::new(),
+            unjudged_waiver: None,
         }
     }
 
@@ -257,7 +274,19 @@ mod tests {
         r.strength = Some(strength(9, 0, true));
         assert_eq!(reasons(&r, &policy), [ShortReason::StaleStrength]);
         r.strength = Some(strength(0, 0, false));
-        assert_eq!(reasons(&r, &policy), [ShortReason::NoStrength]);
+        assert_eq!(
+            reasons(&r, &policy),
+            [ShortReason::NoJudgedMutant { unviable: 0 }]
+        );
+        // A waiver without a mutant says why none can be judged: the 0/0 passes the floor.
+        let mut waived = strength(0, 0, false);
+        waived.unjudged_waiver = Some("a struct has no mutant".into());
+        r.strength = Some(waived.clone());
+        assert!(reasons(&r, &policy).is_empty());
+        // It does not excuse a stale measurement.
+        waived.stale = true;
+        r.strength = Some(waived);
+        assert_eq!(reasons(&r, &policy), [ShortReason::StaleStrength]);
         // A SHOULD has no strength floor; a failing MUST lists its status first.
         assert!(
             reasons(

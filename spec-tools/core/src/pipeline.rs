@@ -20,7 +20,7 @@ use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
 use crate::scan::{Scan, ScanOptions, junit_runs, scan};
 use crate::strength::model::{MutantOutcome, StrengthReport};
-use crate::strength::plan;
+use crate::strength::{plan, waivers};
 
 /// Everything one run is judged on.
 #[derive(Debug, Clone)]
@@ -143,7 +143,13 @@ pub fn load(
         return Err(duplicates);
     }
     warnings.extend(duplicates);
-    let strength = read_strength(root, &config.outputs.strength, &declared)?;
+    let (strength, strength_warnings) = read_strength(
+        root,
+        &config.outputs.strength,
+        &config.outputs.strength_waivers,
+        &declared,
+    )?;
+    warnings.extend(strength_warnings);
     let model = compliance::build_with(
         &index,
         &declared,
@@ -203,24 +209,35 @@ fn shard_name(root: &Path, dir: &Path) -> String {
     }
 }
 
+/// Per requirement ID its strength, and the warnings about the strength waivers.
+pub type StrengthByRequirement = (BTreeMap<String, Strength>, Vec<Diagnostic>);
+
 /// The strength of each requirement in `path` (relative to `root`; a missing file measures
 /// nothing), marked stale where the fingerprint of its implementing items and evidence as they
-/// are now differs from the one measured.
+/// are now differs from the one measured, and with the reason of its waiver without a mutant
+/// (in `waivers_path`, see [`crate::strength::waivers`]) while none of its mutants is judged.
+/// The warnings name such waivers that no longer apply.
 pub fn read_strength(
     root: &Path,
     path: &str,
+    waivers_path: &str,
     scan: &Scan,
-) -> Result<BTreeMap<String, Strength>, Vec<Diagnostic>> {
-    let text = match std::fs::read_to_string(root.join(path)) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => {
-            return Err(vec![Diagnostic::error(
-                path,
-                None,
-                format!("cannot read: {e}"),
-            )]);
-        }
+) -> Result<StrengthByRequirement, Vec<Diagnostic>> {
+    let read_file = |path: &str| match std::fs::read_to_string(root.join(path)) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(vec![Diagnostic::error(
+            path,
+            None,
+            format!("cannot read: {e}"),
+        )]),
+    };
+    let waivers = match read_file(waivers_path)? {
+        Some(text) => waivers::parse(waivers_path, &text).map_err(|d| vec![d])?,
+        None => Vec::new(),
+    };
+    let Some(text) = read_file(path)? else {
+        return Ok((BTreeMap::new(), Vec::new()));
     };
     let report = StrengthReport::parse(path, &text)
         .map_err(|message| vec![Diagnostic::error(path, None, message)])?;
@@ -231,13 +248,14 @@ pub fn read_strength(
             .or_insert_with(|| std::fs::read_to_string(root.join(file)).ok())
             .clone()
     };
-    Ok(report
+    let strength: BTreeMap<String, Strength> = report
         .requirements
         .iter()
         .map(|r| {
             let items = plan::items(scan, &r.id);
             let evidence = plan::evidence(scan, &r.id);
             let now = plan::fingerprint(&items, &evidence, &mut read);
+            let judged = r.caught + r.missed;
             let strength = Strength {
                 caught: r.caught,
                 missed: r.missed,
@@ -255,10 +273,35 @@ pub fn read_strength(
                         diff: m.diff.clone(),
                     })
                     .collect(),
+                unjudged_waiver: waivers::unjudged_reason(&waivers, &r.id)
+                    .filter(|_| judged == 0)
+                    .map(str::to_owned),
             };
             (r.id.clone(), strength)
         })
-        .collect())
+        .collect();
+    let warnings = waivers
+        .iter()
+        .filter(|w| w.mutant.is_none())
+        .filter_map(|w| {
+            let problem = match strength.get(&w.id) {
+                None => format!(
+                    "the waiver of {} without a mutant names a requirement {path} does not measure",
+                    w.id
+                ),
+                Some(s) if s.judged() > 0 => format!(
+                    "the waiver of {} without a mutant no longer applies: {} of its mutants {} judged ({} caught); remove it",
+                    w.id,
+                    s.judged(),
+                    if s.judged() == 1 { "is" } else { "are" },
+                    s.caught
+                ),
+                Some(_) => return None,
+            };
+            Some(Diagnostic::warning(waivers_path, None, problem))
+        })
+        .collect();
+    Ok((strength, warnings))
 }
 
 /// Reads `path` (relative to `root`) as reviewed fingerprints; a missing file is an empty map.

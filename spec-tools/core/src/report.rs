@@ -122,11 +122,13 @@ fn evidence_name(test: &str, kind: EvidenceKind) -> String {
 }
 
 /// A requirement's strength as the reports write it: `7/9`, `stale` once its code or evidence
-/// changed since the measurement, `—` when never measured.
+/// changed since the measurement, `0/0 waived` when a waiver says why none of its mutants can
+/// be judged, `—` when never measured.
 pub fn strength_label(strength: Option<&crate::compliance::Strength>) -> String {
     match strength {
         None => "—".to_owned(),
         Some(s) if s.stale => "stale".to_owned(),
+        Some(s) if s.unjudged_waiver.is_some() => format!("{} waived", s.fraction()),
         Some(s) => s.fraction(),
     }
 }

@@ -46,7 +46,8 @@ use crate::scan::Scan;
 /// Version of the `compliance.json` format. 2: status `suspect` and `reviewed_fingerprint`.
 /// 3: `strength` per requirement, evidence kind `junit`, and `verified` demanding every
 /// declared item (`[gate] evidence`). 4: `shards`, the shards whose records contributed.
-pub const COMPLIANCE_SCHEMA_VERSION: u32 = 4;
+/// 5: `strength.unjudged_waiver`, why none of a requirement's mutants can be judged.
+pub const COMPLIANCE_SCHEMA_VERSION: u32 = 5;
 
 /// A requirement's status in one run; the values are listed best to worst.
 // Declared in rank order, so the derived `Ord` is the rank: `a < b` means `a` is better.
@@ -218,6 +219,10 @@ pub struct Strength {
     pub stale: bool,
     /// The surviving mutants that are not waived.
     pub survivors: Vec<Survivor>,
+    /// Why none of its mutants can be judged, from a waiver without a mutant in the strength
+    /// waivers; set only while none is judged. It lets a `0/0` pass `[gate] must_strength`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unjudged_waiver: Option<String>,
 }
 
 impl Strength {

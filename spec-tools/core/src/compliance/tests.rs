@@ -325,6 +325,7 @@ fn strength_is_attached_to_its_requirement() {
         unviable: 0,
         stale: false,
         survivors: Vec::new(),
+        unjudged_waiver: None,
     };
     let model = build_with(
         &index,
@@ -338,7 +339,7 @@ fn strength_is_attached_to_its_requirement() {
     let by_id = |id: &str| model.requirements.iter().find(|r| r.id == id).unwrap();
     assert_eq!(by_id("A-1").strength, None);
     assert_eq!(by_id("A-2").strength.as_ref().unwrap().fraction(), "7/9");
-    assert_eq!(model.schema_version, 4);
+    assert_eq!(model.schema_version, 5);
 }
 
 fn in_shard(mut record: EvidenceRecord, shard: &str) -> EvidenceRecord {

@@ -221,6 +221,7 @@ fn strength_and_implementing_items_show_in_markdown_and_junit() {
         unviable: 1,
         stale: false,
         survivors: Vec::new(),
+        unjudged_waiver: None,
     });
     let text = compliance_markdown(&index(), &model, "").unwrap();
     assert!(

@@ -172,6 +172,8 @@ struct StrengthView<'a> {
     waived: usize,
     unviable: usize,
     survivors: Vec<SurvivorView<'a>>,
+    /// Why none of its mutants can be judged (a waiver without a mutant).
+    unjudged_waiver: Option<&'a str>,
 }
 
 /// A mutant that survived the requirement's evidence.
@@ -253,6 +255,7 @@ fn strength_view<'a>(s: &'a Strength, repo_root: Option<&str>) -> StrengthView<'
         stale: s.stale,
         waived: s.waived,
         unviable: s.unviable,
+        unjudged_waiver: s.unjudged_waiver.as_deref(),
         survivors: s
             .survivors
             .iter()

@@ -453,6 +453,7 @@ fn model_with_strength() -> ComplianceModel {
                 None,
             ),
         ],
+        unjudged_waiver: None,
     });
     let fix2 = &mut model.requirements[1];
     assert_eq!(fix2.id, "FIX-0002");
@@ -463,6 +464,7 @@ fn model_with_strength() -> ComplianceModel {
         unviable: 0,
         stale: true,
         survivors: Vec::new(),
+        unjudged_waiver: None,
     });
     model
 }

@@ -1,6 +1,14 @@
-//! `reports/strength-waivers.yaml`: surviving mutants that no test can catch (equivalent
-//! mutants), waived one by one, each with a reason. A waived survivor is left out of the
-//! strength; a waiver whose mutant no longer exists is reported, so the file cannot rot.
+//! `reports/strength-waivers.yaml`: what the strength figures leave out, one entry at a time,
+//! each with a reason. Two kinds:
+//!
+//! - **A surviving mutant that no test can catch** (an equivalent mutant), named by `mutant`.
+//!   It is left out of the strength; a waiver whose mutant no longer exists is reported, so the
+//!   file cannot rot.
+//! - **A requirement none of whose mutants can be judged**, without `mutant`: cargo-mutants
+//!   generates none inside its implementing items (a struct, a constant, a trait), or none of
+//!   them builds. Its strength is `0/0`, which a `[gate] must_strength` floor otherwise fails
+//!   as "no measured strength". The waiver no longer applies, and is reported, once a mutant of
+//!   the requirement is judged.
 //!
 //! Mutants are matched by [`stable_name`]: cargo-mutants' name without its `:line:column`, so
 //! that an edit elsewhere in the file, which moves the mutant, does not void its waiver.
@@ -9,6 +17,8 @@
 //! - id: ORCH-3004
 //!   mutant: "reference-impl/orchestrator-core/src/queue.rs: replace + with * in AdmissionQueue::len"
 //!   reason: "equivalent: both classes are never non-empty together in this function"
+//! - id: ORCH-2006
+//!   reason: "its only implementing item is a struct, in which cargo-mutants makes no mutant"
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -21,9 +31,11 @@ use crate::diag::Diagnostic;
 pub struct Waiver {
     /// The requirement whose evidence cannot catch the mutant.
     pub id: String,
-    /// The mutant, by [`stable_name`].
-    pub mutant: String,
-    /// Why no test can catch it.
+    /// The mutant, by [`stable_name`]; none for a requirement none of whose mutants can be
+    /// judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutant: Option<String>,
+    /// Why no test can catch it, or why no mutant of the requirement can be judged.
     pub reason: String,
 }
 
@@ -56,16 +68,25 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Waiver>, Diagnostic> {
     let waivers: Vec<Waiver> = serde_saphyr::from_str(text)
         .map_err(|e| Diagnostic::yaml(name, "the strength waivers", &e))?;
     for (i, waiver) in waivers.iter().enumerate() {
+        let what = match &waiver.mutant {
+            Some(mutant) => format!("{} {mutant}", waiver.id),
+            None => waiver.id.clone(),
+        };
         if waiver.reason.trim().is_empty() {
             return Err(Diagnostic::error(
                 name,
                 None,
-                format!(
-                    "waiver {} ({} {}) gives no reason",
-                    i + 1,
-                    waiver.id,
-                    waiver.mutant
-                ),
+                format!("waiver {} ({what}) gives no reason", i + 1),
+            ));
+        }
+        if waivers[..i]
+            .iter()
+            .any(|w| w.id == waiver.id && w.mutant == waiver.mutant)
+        {
+            return Err(Diagnostic::error(
+                name,
+                None,
+                format!("waiver {} ({what}) repeats an earlier one", i + 1),
             ));
         }
     }
@@ -77,7 +98,15 @@ pub fn reason<'w>(waivers: &'w [Waiver], id: &str, name: &str) -> Option<&'w str
     let stable = stable_name(name);
     waivers
         .iter()
-        .find(|w| w.id == id && w.mutant == stable)
+        .find(|w| w.id == id && w.mutant.as_deref() == Some(stable.as_str()))
+        .map(|w| w.reason.as_str())
+}
+
+/// The reason none of `id`'s mutants can be judged, if a waiver without a mutant gives one.
+pub fn unjudged_reason<'w>(waivers: &'w [Waiver], id: &str) -> Option<&'w str> {
+    waivers
+        .iter()
+        .find(|w| w.id == id && w.mutant.is_none())
         .map(|w| w.reason.as_str())
 }
 
@@ -111,5 +140,42 @@ mod tests {
         let e = parse("w.yaml", "- id: REQ-1\n  mutant: m\n  reason: \"\"\n").unwrap_err();
         assert!(e.message.contains("gives no reason"), "{e}");
         assert!(parse("w.yaml", "- id: REQ-1\n  mutant: m\n  why: x\n").is_err());
+    }
+
+    #[test]
+    fn a_waiver_without_a_mutant_covers_a_requirement_with_no_judged_mutant() {
+        let text = "- id: REQ-1\n  reason: a struct has no mutant\n- id: REQ-1\n  mutant: \"src/q.rs: replace + with * in len\"\n  reason: equivalent\n";
+        let waivers = parse("w.yaml", text).unwrap();
+        assert_eq!(
+            unjudged_reason(&waivers, "REQ-1"),
+            Some("a struct has no mutant")
+        );
+        assert_eq!(unjudged_reason(&waivers, "REQ-2"), None);
+        // A mutant waiver is not a requirement waiver, nor the other way round.
+        assert_eq!(
+            reason(&waivers, "REQ-1", "src/q.rs:3:1: replace + with * in len"),
+            Some("equivalent")
+        );
+        let only_mutant = parse(
+            "w.yaml",
+            &text[text.find("- id: REQ-1\n  mutant").unwrap()..],
+        )
+        .unwrap();
+        assert_eq!(unjudged_reason(&only_mutant, "REQ-1"), None);
+        let e = parse("w.yaml", "- id: REQ-1\n  reason: \" \"\n").unwrap_err();
+        assert!(
+            e.message.contains("waiver 1 (REQ-1) gives no reason"),
+            "{e}"
+        );
+        let e = parse(
+            "w.yaml",
+            "- id: REQ-1\n  reason: a\n- id: REQ-1\n  reason: b\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("waiver 2 (REQ-1) repeats an earlier one"),
+            "{e}"
+        );
     }
 }
