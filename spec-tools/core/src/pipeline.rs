@@ -14,7 +14,7 @@ use crate::diag::Diagnostic;
 use crate::id::IdPattern;
 use crate::model::RequirementIndex;
 use crate::paths::{GlobKey, Selector, relative_to};
-use crate::render::{Format, to_text};
+use crate::render::{Format, to_text_sized};
 use crate::report;
 use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
@@ -296,7 +296,7 @@ pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Dia
     let renders: [(&String, Render<'_>); 5] = [
         (
             &outputs.index,
-            Box::new(|| to_text(&loaded.index, Format::Yaml)),
+            Box::new(|| to_text_sized(&loaded.index, Format::Yaml, loaded.index.text_size_hint())),
         ),
         (
             &outputs.compliance_md,

@@ -18,14 +18,30 @@ pub enum Format {
 
 /// Serializes `value` in `format`.
 pub fn to_text<T: Serialize>(value: &T, format: Format) -> Result<String, String> {
-    let mut text = match format {
+    to_text_sized(value, format, 0)
+}
+
+/// [`to_text`] into a buffer of `capacity` bytes to start with: a good guess at the size of a
+/// large output saves copying megabytes each time a growing buffer doubles.
+pub fn to_text_sized<T: Serialize>(
+    value: &T,
+    format: Format,
+    capacity: usize,
+) -> Result<String, String> {
+    let mut text = String::with_capacity(capacity);
+    match format {
         Format::Yaml => {
             let mut options = serde_saphyr::SerializerOptions::default();
             options.prefer_block_scalars = false;
-            serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())?
+            serde_saphyr::to_fmt_writer_with_options(&mut text, value, options)
+                .map_err(|e| e.to_string())?;
         }
-        Format::Json => serde_json::to_string_pretty(value).map_err(|e| e.to_string())?,
-    };
+        Format::Json => {
+            let mut bytes = text.into_bytes();
+            serde_json::to_writer_pretty(&mut bytes, value).map_err(|e| e.to_string())?;
+            text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+        }
+    }
     if !text.ends_with('\n') {
         text.push('\n');
     }
