@@ -130,6 +130,10 @@ pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
         }
     }
     eprintln!("spectrace: {}", totals(&loaded.model));
+    // The process exits next: freeing tens of thousands of strings one by one would only
+    // delay it.
+    std::mem::forget(files);
+    std::mem::forget(loaded);
     if stale {
         eprintln!("spectrace: run `spectrace report` and commit the result");
         return ExitCode::from(CHECK_FAILED);
@@ -140,11 +144,15 @@ pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
 
 /// Generated files whose committed copy differs from what this run generates.
 fn stale_files(common: &CommonArgs, loaded: &Loaded) -> Result<Vec<String>, Diagnostic> {
-    Ok(report_files(&common.root, loaded)?
-        .into_iter()
+    let files = report_files(&common.root, loaded)?;
+    let stale = files
+        .iter()
         .filter(|file| std::fs::read(&file.path).ok().as_deref() != Some(file.content.as_bytes()))
-        .map(|file| file.display)
-        .collect())
+        .map(|file| file.display.clone())
+        .collect();
+    // Megabytes of text the process is about to give back as a whole when it exits.
+    std::mem::forget(files);
+    Ok(stale)
 }
 
 /// `spectrace check`: every offending requirement with its level, status and `spec:line`.
@@ -232,7 +240,13 @@ pub fn check(common: &CommonArgs) -> ExitCode {
         if stale.len() == 1 { "" } else { "s" }
     );
     let _ = err.flush();
-    if short.is_empty() && stale.is_empty() {
+    // The process exits next: freeing tens of thousands of strings one by one would only
+    // delay it.
+    let passed = short.is_empty() && stale.is_empty();
+    std::mem::forget(short);
+    std::mem::forget(by_id);
+    std::mem::forget(loaded);
+    if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(CHECK_FAILED)

@@ -144,16 +144,14 @@ pub fn load(
     }
     warnings.extend(duplicates);
     let strength = read_strength(root, &config.outputs.strength, &declared)?;
-    let model = compliance::build_with(
-        &index,
-        &declared,
-        &run.records,
-        &BuildOptions {
-            rule: config.gate.evidence,
-            reviewed: reviewed.clone(),
-            strength,
-        },
-    );
+    let options = BuildOptions {
+        rule: config.gate.evidence,
+        reviewed,
+        strength,
+    };
+    let model = compliance::build_with(&index, &declared, &run.records, &options);
+    // Lent to the model for its build, not copied: thousands of entries.
+    let reviewed = options.reviewed;
     Ok(Loaded {
         config,
         index,

@@ -55,12 +55,7 @@ pub fn extract(options: &ExtractOptions) -> Result<Extraction, Vec<Diagnostic>> 
             title: parsed.title.unwrap_or_else(|| file_name(relative)),
             requirements: parsed.requirements.len(),
         });
-        mentions.extend(
-            parsed
-                .mentions
-                .into_iter()
-                .map(|(id, line)| (id, relative.clone(), line)),
-        );
+        mentions.push((relative, parsed.mentions));
         requirements.extend(parsed.requirements);
         diagnostics.extend(parsed.diagnostics);
     }
@@ -89,13 +84,15 @@ pub fn extract(options: &ExtractOptions) -> Result<Extraction, Vec<Diagnostic>> 
 
     let defined: HashSet<&str> = by_id.keys().copied().collect();
     let mut dangling = BTreeSet::new();
-    for (id, file, line) in &mentions {
-        if !defined.contains(id.as_str()) && dangling.insert((file.clone(), *line, id.clone())) {
-            diagnostics.push(Diagnostic::warning(
-                file,
-                Some(*line),
-                format!("{id} is mentioned but no spec defines it"),
-            ));
+    for (file, mentioned) in &mentions {
+        for (id, line) in mentioned {
+            if !defined.contains(id.as_str()) && dangling.insert((*file, *line, id.as_str())) {
+                diagnostics.push(Diagnostic::warning(
+                    file.as_str(),
+                    Some(*line),
+                    format!("{id} is mentioned but no spec defines it"),
+                ));
+            }
         }
     }
 
