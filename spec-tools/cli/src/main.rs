@@ -11,7 +11,7 @@ use spectrace_core::diag::Diagnostic;
 use spectrace_core::generated::{Emitted, emit};
 use spectrace_core::id::IdPattern;
 use spectrace_core::level::Level;
-use spectrace_core::render::{Format, to_text, to_text_sized};
+use spectrace_core::render::{Format, index_yaml, to_text, to_text_sized};
 use spectrace_core::requirements::{ExtractOptions, extract};
 use spectrace_core::scan::{ScanOptions, scan};
 
@@ -386,8 +386,12 @@ fn run_extract(args: &ExtractArgs) -> ExitCode {
         Err(diagnostics) => return fail(&diagnostics),
     };
     print_diagnostics(&extraction.warnings);
-    let size = extraction.index.text_size_hint();
-    let text = match to_text_sized(&extraction.index, args.format.into(), size) {
+    let format: Format = args.format.into();
+    let text = match format {
+        Format::Yaml => index_yaml(&extraction.index),
+        Format::Json => to_text_sized(&extraction.index, format, extraction.index.text_size_hint()),
+    };
+    let text = match text {
         Ok(text) => text,
         Err(e) => return fail(&[Diagnostic::error("<output>", None, e)]),
     };

@@ -14,7 +14,7 @@ use crate::diag::Diagnostic;
 use crate::id::IdPattern;
 use crate::model::RequirementIndex;
 use crate::paths::{GlobKey, Selector, relative_to};
-use crate::render::{Format, to_text_sized};
+use crate::render::index_yaml;
 use crate::report;
 use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
@@ -292,10 +292,7 @@ pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Dia
     let markdown_prefix = prefix_to_root(&outputs.compliance_md);
     type Render<'a> = Box<dyn FnOnce() -> Result<String, String> + Send + 'a>;
     let renders: [(&String, Render<'_>); 5] = [
-        (
-            &outputs.index,
-            Box::new(|| to_text_sized(&loaded.index, Format::Yaml, loaded.index.text_size_hint())),
-        ),
+        (&outputs.index, Box::new(|| index_yaml(&loaded.index))),
         (
             &outputs.compliance_md,
             Box::new(|| {
