@@ -398,6 +398,9 @@ fn run_extract(args: &ExtractArgs) -> ExitCode {
 
     let out = output_path(args, &config);
     let summary = summary(&extraction.index);
+    // The process exits soon: freeing tens of thousands of strings one by one would only
+    // delay it.
+    std::mem::forget(extraction);
     let Some(out) = out else {
         if args.check {
             return fail(&[Diagnostic::error(
@@ -525,6 +528,11 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
         unimplemented.len(),
         if unimplemented.len() == 1 { "" } else { "s" }
     );
+    // The process exits soon: freeing tens of thousands of strings one by one would only
+    // delay it.
+    std::mem::forget(unimplemented);
+    std::mem::forget(output);
+    std::mem::forget(extraction);
     match args.out.as_deref().filter(|out| out.as_os_str() != "-") {
         Some(out) => {
             let display = display_path(&args.root, out);
