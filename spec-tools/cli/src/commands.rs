@@ -15,7 +15,7 @@ use spectrace_core::evidence::EVIDENCE_DIR_ENV;
 use spectrace_core::gate::shortfalls;
 use spectrace_core::generated::{Emitted, emit};
 use spectrace_core::paths::{GlobKey, Selector, relative_to};
-use spectrace_core::pipeline::{Loaded, load, report_files};
+use spectrace_core::pipeline::{Loaded, load, load_for_report, report_files};
 
 use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};
 
@@ -69,6 +69,17 @@ fn run_dirs(runs: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 pub(crate) fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
+    load_or_fail_with(common, load)
+}
+
+/// [`load_or_fail`] for `report` and `check`, which render the report files.
+fn load_for_report_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
+    load_or_fail_with(common, load_for_report)
+}
+
+type LoadFn = fn(&Path, Option<&Path>, &[PathBuf]) -> Result<Loaded, Vec<Diagnostic>>;
+
+fn load_or_fail_with(common: &CommonArgs, load: LoadFn) -> Result<Loaded, ExitCode> {
     let dirs = run_dirs(&common.run).map_err(|d| fail(&[d]))?;
     match load(&common.root, common.config.as_deref(), &dirs) {
         Ok(loaded) => {
@@ -81,7 +92,7 @@ pub(crate) fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
 
 /// `spectrace report [--check]`.
 pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
-    let loaded = match load_or_fail(common) {
+    let loaded = match load_for_report_or_fail(common) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -145,11 +156,27 @@ pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
 /// Generated files whose committed copy differs from what this run generates.
 fn stale_files(common: &CommonArgs, loaded: &Loaded) -> Result<Vec<String>, Diagnostic> {
     let files = report_files(&common.root, loaded)?;
-    let stale = files
-        .iter()
-        .filter(|file| std::fs::read(&file.path).ok().as_deref() != Some(file.content.as_bytes()))
-        .map(|file| file.display.clone())
-        .collect();
+    // Each file is read and compared with its committed copy on a thread of its own.
+    let stale = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .iter()
+            .map(|file| {
+                scope.spawn(move || {
+                    std::fs::read(&file.path).ok().as_deref() != Some(file.content.as_bytes())
+                })
+            })
+            .collect();
+        files
+            .iter()
+            .zip(workers)
+            .filter_map(|(file, worker)| {
+                let differs = worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                differs.then(|| file.display.clone())
+            })
+            .collect()
+    });
     // Megabytes of text the process is about to give back as a whole when it exits.
     std::mem::forget(files);
     Ok(stale)
@@ -157,7 +184,7 @@ fn stale_files(common: &CommonArgs, loaded: &Loaded) -> Result<Vec<String>, Diag
 
 /// `spectrace check`: every offending requirement with its level, status and `spec:line`.
 pub fn check(common: &CommonArgs) -> ExitCode {
-    let loaded = match load_or_fail(common) {
+    let loaded = match load_for_report_or_fail(common) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

@@ -38,11 +38,19 @@ pub struct Extraction {
 /// Builds the requirement set, or returns every error (and warning) found.
 pub fn extract(options: &ExtractOptions) -> Result<Extraction, Vec<Diagnostic>> {
     let files = find_specs(&options.root, &options.include)?;
+    let parsed_all = parse_all(&files, &options.ids);
     let mut diagnostics = Vec::new();
-    let mut specs = Vec::new();
-    let mut requirements = Vec::new();
-    let mut mentions = Vec::new();
-    for ((relative, _), parsed) in files.iter().zip(parse_all(&files, &options.ids)) {
+    let mut specs = Vec::with_capacity(files.len());
+    // Sized once: tens of thousands of requirements of a few hundred bytes each.
+    let mut requirements = Vec::with_capacity(
+        parsed_all
+            .iter()
+            .flatten()
+            .map(|parsed| parsed.requirements.len())
+            .sum(),
+    );
+    let mut mentions = Vec::with_capacity(files.len());
+    for ((relative, _), parsed) in files.iter().zip(parsed_all) {
         let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(diagnostic) => {
