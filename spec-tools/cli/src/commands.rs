@@ -13,7 +13,7 @@ use spectrace_core::config::{Config, Suite, VerifyConfig};
 use spectrace_core::diag::Diagnostic;
 use spectrace_core::evidence::EVIDENCE_DIR_ENV;
 use spectrace_core::gate::shortfalls;
-use spectrace_core::generated::{Emitted, emit};
+use spectrace_core::generated::{Emitted, emit, file_matches};
 use spectrace_core::paths::{GlobKey, Selector, relative_to};
 use spectrace_core::pipeline::{Loaded, load, load_for_report, report_files};
 
@@ -162,7 +162,8 @@ fn stale_files(common: &CommonArgs, loaded: &Loaded) -> Result<Vec<String>, Diag
             .iter()
             .map(|file| {
                 scope.spawn(move || {
-                    std::fs::read(&file.path).ok().as_deref() != Some(file.content.as_bytes())
+                    // A file that cannot be read is stale too.
+                    file_matches(&file.path, file.content.as_bytes()).ok() != Some(Some(true))
                 })
             })
             .collect();
