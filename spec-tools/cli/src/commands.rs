@@ -13,9 +13,9 @@ use spectrace_core::config::{Config, Suite, VerifyConfig};
 use spectrace_core::diag::Diagnostic;
 use spectrace_core::evidence::EVIDENCE_DIR_ENV;
 use spectrace_core::gate::shortfalls;
-use spectrace_core::generated::{Emitted, emit};
+use spectrace_core::generated::{Emitted, emit, file_matches};
 use spectrace_core::paths::{GlobKey, Selector, relative_to};
-use spectrace_core::pipeline::{Loaded, load, report_files};
+use spectrace_core::pipeline::{Loaded, load, load_for_report, report_files};
 
 use super::{BAD_INPUT, CHECK_FAILED, CommonArgs, fail, print_diagnostics, print_stdout};
 
@@ -69,6 +69,17 @@ fn run_dirs(runs: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 pub(crate) fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
+    load_or_fail_with(common, load)
+}
+
+/// [`load_or_fail`] for `report` and `check`, which render the report files.
+fn load_for_report_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
+    load_or_fail_with(common, load_for_report)
+}
+
+type LoadFn = fn(&Path, Option<&Path>, &[PathBuf]) -> Result<Loaded, Vec<Diagnostic>>;
+
+fn load_or_fail_with(common: &CommonArgs, load: LoadFn) -> Result<Loaded, ExitCode> {
     let dirs = run_dirs(&common.run).map_err(|d| fail(&[d]))?;
     match load(&common.root, common.config.as_deref(), &dirs) {
         Ok(loaded) => {
@@ -81,7 +92,7 @@ pub(crate) fn load_or_fail(common: &CommonArgs) -> Result<Loaded, ExitCode> {
 
 /// `spectrace report [--check]`.
 pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
-    let loaded = match load_or_fail(common) {
+    let loaded = match load_for_report_or_fail(common) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -130,6 +141,10 @@ pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
         }
     }
     eprintln!("spectrace: {}", totals(&loaded.model));
+    // The process exits next: freeing tens of thousands of strings one by one would only
+    // delay it.
+    std::mem::forget(files);
+    std::mem::forget(loaded);
     if stale {
         eprintln!("spectrace: run `spectrace report` and commit the result");
         return ExitCode::from(CHECK_FAILED);
@@ -140,16 +155,37 @@ pub fn report(common: &CommonArgs, check: bool) -> ExitCode {
 
 /// Generated files whose committed copy differs from what this run generates.
 fn stale_files(common: &CommonArgs, loaded: &Loaded) -> Result<Vec<String>, Diagnostic> {
-    Ok(report_files(&common.root, loaded)?
-        .into_iter()
-        .filter(|file| std::fs::read(&file.path).ok().as_deref() != Some(file.content.as_bytes()))
-        .map(|file| file.display)
-        .collect())
+    let files = report_files(&common.root, loaded)?;
+    // Each file is read and compared with its committed copy on a thread of its own.
+    let stale = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .iter()
+            .map(|file| {
+                scope.spawn(move || {
+                    // A file that cannot be read is stale too.
+                    file_matches(&file.path, file.content.as_bytes()).ok() != Some(Some(true))
+                })
+            })
+            .collect();
+        files
+            .iter()
+            .zip(workers)
+            .filter_map(|(file, worker)| {
+                let differs = worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                differs.then(|| file.display.clone())
+            })
+            .collect()
+    });
+    // Megabytes of text the process is about to give back as a whole when it exits.
+    std::mem::forget(files);
+    Ok(stale)
 }
 
 /// `spectrace check`: every offending requirement with its level, status and `spec:line`.
 pub fn check(common: &CommonArgs) -> ExitCode {
-    let loaded = match load_or_fail(common) {
+    let loaded = match load_for_report_or_fail(common) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -232,7 +268,13 @@ pub fn check(common: &CommonArgs) -> ExitCode {
         if stale.len() == 1 { "" } else { "s" }
     );
     let _ = err.flush();
-    if short.is_empty() && stale.is_empty() {
+    // The process exits next: freeing tens of thousands of strings one by one would only
+    // delay it.
+    let passed = short.is_empty() && stale.is_empty();
+    std::mem::forget(short);
+    std::mem::forget(by_id);
+    std::mem::forget(loaded);
+    if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(CHECK_FAILED)

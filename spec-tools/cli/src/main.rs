@@ -11,7 +11,7 @@ use spectrace_core::diag::Diagnostic;
 use spectrace_core::generated::{Emitted, emit};
 use spectrace_core::id::IdPattern;
 use spectrace_core::level::Level;
-use spectrace_core::render::{Format, to_text};
+use spectrace_core::render::{Format, index_yaml, to_text, to_text_sized};
 use spectrace_core::requirements::{ExtractOptions, extract};
 use spectrace_core::scan::{ScanOptions, scan};
 
@@ -386,13 +386,21 @@ fn run_extract(args: &ExtractArgs) -> ExitCode {
         Err(diagnostics) => return fail(&diagnostics),
     };
     print_diagnostics(&extraction.warnings);
-    let text = match to_text(&extraction.index, args.format.into()) {
+    let format: Format = args.format.into();
+    let text = match format {
+        Format::Yaml => index_yaml(&extraction.index),
+        Format::Json => to_text_sized(&extraction.index, format, extraction.index.text_size_hint()),
+    };
+    let text = match text {
         Ok(text) => text,
         Err(e) => return fail(&[Diagnostic::error("<output>", None, e)]),
     };
 
     let out = output_path(args, &config);
     let summary = summary(&extraction.index);
+    // The process exits soon: freeing tens of thousands of strings one by one would only
+    // delay it.
+    std::mem::forget(extraction);
     let Some(out) = out else {
         if args.check {
             return fail(&[Diagnostic::error(
@@ -520,6 +528,11 @@ fn run_scan(args: &ScanArgs) -> ExitCode {
         unimplemented.len(),
         if unimplemented.len() == 1 { "" } else { "s" }
     );
+    // The process exits soon: freeing tens of thousands of strings one by one would only
+    // delay it.
+    std::mem::forget(unimplemented);
+    std::mem::forget(output);
+    std::mem::forget(extraction);
     match args.out.as_deref().filter(|out| out.as_os_str() != "-") {
         Some(out) => {
             let display = display_path(&args.root, out);

@@ -340,8 +340,9 @@ impl<'a> Walker<'a> {
         let Some(frame) = self.frames.pop() else {
             return;
         };
-        for id in self.ids.mentions(&frame.plain) {
-            self.out.mentions.push((id.to_owned(), frame.line));
+        let mentioned: Vec<&str> = self.ids.mentions(&frame.plain).collect();
+        for id in &mentioned {
+            self.out.mentions.push(((*id).to_owned(), frame.line));
         }
         let definitions: Vec<String> = self
             .ids
@@ -378,7 +379,7 @@ impl<'a> Walker<'a> {
                     } = pending;
                     merged.absorb(&frame);
                     let title = heading_title(&section, &id);
-                    self.push_requirement(&id, &merged, Some(title), section, anchor);
+                    self.push_requirement(&id, &merged, Some(title), section, anchor, None);
                     return;
                 }
                 self.pending = Some(pending);
@@ -396,7 +397,7 @@ impl<'a> Walker<'a> {
             }
             [id] => {
                 let (section, anchor) = (self.section.clone(), self.anchor.clone());
-                self.push_requirement(id, &frame, None, section, anchor);
+                self.push_requirement(id, &frame, None, section, anchor, Some(&mentioned));
             }
             many => self.too_many_ids(frame.line, many),
         }
@@ -436,6 +437,7 @@ impl<'a> Walker<'a> {
                 Some(title),
                 pending.section,
                 pending.anchor,
+                None,
             );
         }
     }
@@ -447,6 +449,7 @@ impl<'a> Walker<'a> {
         heading_title: Option<String>,
         section: String,
         anchor: String,
+        mentioned: Option<&[&str]>,
     ) {
         let text = strip_token(&frame.plain, id);
         let title = heading_title.unwrap_or_else(|| block_title(frame, id, &text));
@@ -455,9 +458,11 @@ impl<'a> Walker<'a> {
             Some((level, keyword)) => (level, Some(keyword.to_owned())),
             None => (Level::Info, None),
         };
-        let mut references: Vec<String> = self
-            .ids
-            .mentions(&frame.plain)
+        // The IDs mentioned in the frame's text, when the caller has them already.
+        let mentioned: Vec<&str> =
+            mentioned.map_or_else(|| self.ids.mentions(&frame.plain).collect(), <[_]>::to_vec);
+        let mut references: Vec<String> = mentioned
+            .into_iter()
             .filter(|mention| *mention != id)
             .map(str::to_owned)
             .collect();

@@ -19,6 +19,17 @@ pub fn fingerprint(plain_text: &str) -> String {
 /// `text` with every run of whitespace replaced by one space and no leading or trailing space.
 pub fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    // ASCII text (nearly every spec) splits by bytes. `split_ascii_whitespace` leaves out the
+    // vertical tab, which `char::is_whitespace` (and so `split_whitespace`) counts.
+    if text.bytes().all(|b| b.is_ascii() && b != 0x0B) {
+        for word in text.split_ascii_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+        return out;
+    }
     for word in text.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
@@ -31,6 +42,13 @@ pub fn collapse_whitespace(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitespace_collapses_alike_in_ascii_and_unicode_text() {
+        assert_eq!(collapse_whitespace("  a \t b\r\n\x0Bc\x0C "), "a b c");
+        assert_eq!(collapse_whitespace("a\u{00A0}\u{2003} b é"), "a b é");
+        assert_eq!(collapse_whitespace(" \n "), "");
+    }
 
     #[test]
     fn fingerprint_is_16_hex_digits_of_sha256() {

@@ -21,6 +21,32 @@ pub struct RequirementIndex {
     pub requirements: Vec<Requirement>,
 }
 
+impl RequirementIndex {
+    /// A generous guess at the size of the index written as YAML or JSON, in bytes (the
+    /// field names and punctuation of each entry, plus its strings), to size the output buffer.
+    pub fn text_size_hint(&self) -> usize {
+        let specs: usize = self
+            .specs
+            .iter()
+            .map(|s| 64 + s.path.len() + s.title.len())
+            .sum();
+        let requirements: usize = self
+            .requirements
+            .iter()
+            .map(|r| {
+                256 + r.id.len()
+                    + r.title.len()
+                    + r.text.len()
+                    + r.spec.len()
+                    + r.section.len()
+                    + r.anchor.len()
+                    + r.references.iter().map(|id| 8 + id.len()).sum::<usize>()
+            })
+            .sum();
+        4096 + specs + requirements
+    }
+}
+
 /// One spec file of the set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

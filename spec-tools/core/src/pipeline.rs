@@ -14,7 +14,7 @@ use crate::diag::Diagnostic;
 use crate::id::IdPattern;
 use crate::model::RequirementIndex;
 use crate::paths::{GlobKey, Selector, relative_to};
-use crate::render::{Format, to_text};
+use crate::render::index_yaml;
 use crate::report;
 use crate::requirements::{ExtractOptions, extract};
 use crate::review::{self, Reviewed};
@@ -40,6 +40,8 @@ pub struct Loaded {
     pub model: ComplianceModel,
     /// Warnings of every stage (errors make [`load`] fail).
     pub warnings: Vec<Diagnostic>,
+    /// The requirement index as YAML, when [`load_for_report`] rendered it already.
+    pub index_yaml: Option<Result<String, String>>,
 }
 
 /// Runs every stage up to the model. `run_dirs` (the shards of one run) override
@@ -49,6 +51,26 @@ pub fn load(
     root: &Path,
     config_path: Option<&Path>,
     run_dirs: &[PathBuf],
+) -> Result<Loaded, Vec<Diagnostic>> {
+    load_with(root, config_path, run_dirs, false)
+}
+
+/// [`load`] for a command that renders the report files ([`report_files`]): the requirement
+/// index, which depends on the specs alone, is serialized on threads of its own while the
+/// sources are scanned and the model is built, instead of after them.
+pub fn load_for_report(
+    root: &Path,
+    config_path: Option<&Path>,
+    run_dirs: &[PathBuf],
+) -> Result<Loaded, Vec<Diagnostic>> {
+    load_with(root, config_path, run_dirs, true)
+}
+
+fn load_with(
+    root: &Path,
+    config_path: Option<&Path>,
+    run_dirs: &[PathBuf],
+    render_index: bool,
 ) -> Result<Loaded, Vec<Diagnostic>> {
     let config = Config::load(root, config_path).map_err(|d| vec![d])?;
     let ids = IdPattern::new(&config.specs.id_pattern)
@@ -67,23 +89,85 @@ pub fn load(
     // The run's records and the reviewed fingerprints do not depend on the specs or the
     // sources: they are read on a thread of their own while the specs are extracted and the
     // sources scanned. Errors keep the order of the stages.
-    let (parsed, records, reviewed) = std::thread::scope(|scope| {
+    let (index, judged, index_yaml) = std::thread::scope(|scope| {
         let records = scope.spawn(|| read_runs(&dirs));
         let reviewed = scope.spawn(|| read_reviewed(root, &config.outputs.reviewed));
-        let parsed = extract_and_scan(root, &config, &ids);
-        (
-            parsed,
-            records
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            reviewed
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
-    });
-    let (index, declared, scan_options, mut warnings) = parsed?;
-    let mut run = records?;
-    let reviewed = reviewed.map_err(|d| vec![d])?;
+        let extraction = extract(&ExtractOptions {
+            root: root.to_path_buf(),
+            include: config.specs.include.clone(),
+            ids: ids.clone(),
+            strict: false,
+        })?;
+        let index = extraction.index;
+        let (judged, index_yaml) = std::thread::scope(|inner| {
+            let yaml = render_index.then(|| inner.spawn(|| index_yaml(&index)));
+            let judged = judge(
+                root,
+                &config,
+                &ids,
+                &index,
+                extraction.warnings,
+                || {
+                    records
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                },
+                || {
+                    reviewed
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                },
+            );
+            let yaml = yaml.map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            (judged, yaml)
+        });
+        Ok::<_, Vec<Diagnostic>>((index, judged, index_yaml))
+    })?;
+    let (scan, run, reviewed, model, warnings) = judged?;
+    Ok(Loaded {
+        config,
+        index,
+        scan,
+        run,
+        reviewed,
+        model,
+        warnings,
+        index_yaml,
+    })
+}
+
+/// What [`judge`] returns: the scan, the run, the reviewed fingerprints, the model and the
+/// warnings of every stage.
+type Judged = (Scan, Run, Reviewed, ComplianceModel, Vec<Diagnostic>);
+
+/// The stages after the extraction: the sources scanned, then the run's records and the
+/// reviewed fingerprints (`records` and `reviewed` wait for their readers) merged into the
+/// model. `warnings` are the extraction's.
+fn judge(
+    root: &Path,
+    config: &Config,
+    ids: &IdPattern,
+    index: &RequirementIndex,
+    mut warnings: Vec<Diagnostic>,
+    records: impl FnOnce() -> Result<Run, Vec<Diagnostic>>,
+    reviewed: impl FnOnce() -> Result<Reviewed, Diagnostic>,
+) -> Result<Judged, Vec<Diagnostic>> {
+    let known: BTreeSet<String> = index.requirements.iter().map(|r| r.id.clone()).collect();
+    let scan_options = ScanOptions {
+        root: root.to_path_buf(),
+        evidence: config.evidence.clone(),
+        ids: ids.clone(),
+        known,
+    };
+    let scanned = scan(&scan_options)?;
+    warnings.extend(scanned.warnings);
+    let declared = scanned.scan;
+    let mut run = records()?;
+    let reviewed = reviewed().map_err(|d| vec![d])?;
     warnings.extend(run.warnings.iter().cloned());
     // Tests in excluded files are not evidence (spec-tools' own tests use fixture IDs).
     let excluded = Selector::<()>::new(
@@ -100,7 +184,7 @@ pub fn load(
     // JUnit reports are both declaration (in the scan) and run.
     run.records.extend(junit_runs(&scan_options)?);
     run.sort();
-    let unknown: Vec<Diagnostic> = compliance::unknown_record_ids(&index, &run.records)
+    let unknown: Vec<Diagnostic> = compliance::unknown_record_ids(index, &run.records)
         .into_iter()
         .map(|(record, id)| {
             Diagnostic::error(
@@ -150,51 +234,15 @@ pub fn load(
         &declared,
     )?;
     warnings.extend(strength_warnings);
-    let model = compliance::build_with(
-        &index,
-        &declared,
-        &run.records,
-        &BuildOptions {
-            rule: config.gate.evidence,
-            reviewed: reviewed.clone(),
-            strength,
-        },
-    );
-    Ok(Loaded {
-        config,
-        index,
-        scan: declared,
-        run,
+    let options = BuildOptions {
+        rule: config.gate.evidence,
         reviewed,
-        model,
-        warnings,
-    })
-}
-
-/// The requirement set and the declared evidence, with the warnings of both stages.
-fn extract_and_scan(
-    root: &Path,
-    config: &Config,
-    ids: &IdPattern,
-) -> Result<(RequirementIndex, Scan, ScanOptions, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let extraction = extract(&ExtractOptions {
-        root: root.to_path_buf(),
-        include: config.specs.include.clone(),
-        ids: ids.clone(),
-        strict: false,
-    })?;
-    let mut warnings = extraction.warnings;
-    let index = extraction.index;
-    let known: BTreeSet<String> = index.requirements.iter().map(|r| r.id.clone()).collect();
-    let scan_options = ScanOptions {
-        root: root.to_path_buf(),
-        evidence: config.evidence.clone(),
-        ids: ids.clone(),
-        known,
+        strength,
     };
-    let scanned = scan(&scan_options)?;
-    warnings.extend(scanned.warnings);
-    Ok((index, scanned.scan, scan_options, warnings))
+    let model = compliance::build_with(index, &declared, &run.records, &options);
+    // Lent to the model for its build, not copied: thousands of entries.
+    let reviewed = options.reviewed;
+    Ok((declared, run, reviewed, model, warnings))
 }
 
 /// The name of the shard a run directory holds: its path relative to `root` when it lies
@@ -339,7 +387,10 @@ pub fn report_files(root: &Path, loaded: &Loaded) -> Result<Vec<ReportFile>, Dia
     let renders: [(&String, Render<'_>); 5] = [
         (
             &outputs.index,
-            Box::new(|| to_text(&loaded.index, Format::Yaml)),
+            Box::new(|| match &loaded.index_yaml {
+                Some(text) => text.clone(),
+                None => index_yaml(&loaded.index),
+            }),
         ),
         (
             &outputs.compliance_md,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::compliance::{ComplianceModel, RequirementStatus, RunOutcome, Status};
 use crate::config::GateConfig;
 use crate::evidence::EvidenceKind;
-use crate::gate::{demand_for, reasons};
+use crate::gate::{ShortReason, demand_for, reasons};
 use crate::level::Level;
 use crate::model::RequirementIndex;
 
@@ -21,11 +21,26 @@ pub const COMPLIANCE_TEMPLATE: &str = include_str!("../templates/compliance.md.j
 
 /// Makes text safe inside one Markdown table cell: one line, pipes escaped.
 pub fn table_cell(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('\\', "\\\\")
-        .replace('|', "\\|")
+    let mut out = String::with_capacity(text.len());
+    push_cell(&mut out, text);
+    out
+}
+
+/// Appends [`table_cell`] of `text` to `out`: words joined by one space, `\` and `|` escaped.
+fn push_cell(out: &mut String, text: &str) {
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let mut rest = word;
+        while let Some(at) = rest.find(['\\', '|']) {
+            out.push_str(&rest[..at]);
+            out.push('\\');
+            out.push_str(&rest[at..=at]);
+            rest = &rest[at + 1..];
+        }
+        out.push_str(rest);
+    }
 }
 
 #[derive(Serialize)]
@@ -43,48 +58,20 @@ struct StatusHeader {
 }
 
 #[derive(Serialize)]
-struct SpecView {
-    path: String,
-    title: String,
+struct SpecView<'a> {
+    path: &'a str,
+    title: &'a str,
     count: usize,
-    sections: Vec<SectionView>,
+    sections: Vec<SectionView<'a>>,
 }
 
 #[derive(Serialize)]
-struct SectionView {
-    title: String,
-    requirements: Vec<RequirementView>,
-}
-
-#[derive(Serialize)]
-struct RequirementView {
-    id: String,
-    spec: String,
-    anchor: String,
-    level: &'static str,
-    title: String,
-    status: Status,
-    status_icon: &'static str,
-    /// `7/9`, `stale`, or `—` when not measured.
-    strength: String,
-    evidence: Vec<EvidenceView>,
-    implementations: Vec<ImplementationView>,
-}
-
-#[derive(Serialize)]
-struct ImplementationView {
-    item: String,
-    file: String,
-    line: u32,
-}
-
-#[derive(Serialize)]
-struct EvidenceView {
-    icon: &'static str,
-    name: String,
-    file: String,
-    line: u32,
-    kind: String,
+struct SectionView<'a> {
+    title: &'a str,
+    /// The section's table rows, one line each ([`push_row`]): thousands of rows are written
+    /// by one Rust loop instead of one template loop iteration (and one filter call per cell)
+    /// each; the template lays out everything around them.
+    rows: String,
 }
 
 /// Totals per level (levels without requirements left out) and a last row over all levels.
@@ -113,12 +100,12 @@ fn total_rows(model: &ComplianceModel) -> Vec<TotalRow> {
 
 /// A short name for an evidence item: a test function's name, a scenario's name without its
 /// feature's, a JUnit test case's name without its class (the link names the file).
-fn evidence_name(test: &str, kind: EvidenceKind) -> String {
+fn evidence_name(test: &str, kind: EvidenceKind) -> &str {
     let short = match kind {
         EvidenceKind::Bdd | EvidenceKind::Junit => test.split_once(": ").map(|(_, name)| name),
         _ => test.rsplit_once("::").map(|(_, name)| name),
     };
-    short.unwrap_or(test).to_owned()
+    short.unwrap_or(test)
 }
 
 /// A requirement's strength as the reports write it: `7/9`, `stale` once its code or evidence
@@ -133,45 +120,67 @@ pub fn strength_label(strength: Option<&crate::compliance::Strength>) -> String 
     }
 }
 
-fn requirement_view(r: &RequirementStatus) -> RequirementView {
-    RequirementView {
-        id: r.id.clone(),
-        spec: r.spec.clone(),
-        anchor: r.anchor.clone(),
-        level: r.level.label(),
-        title: r.title.clone(),
-        status: r.status,
-        status_icon: r.status.icon(),
-        strength: strength_label(r.strength.as_ref()),
-        implementations: r
-            .implementations
-            .iter()
-            .map(|l| ImplementationView {
-                item: l.target.clone(),
-                file: l.file.clone(),
-                line: l.line,
-            })
-            .collect(),
-        evidence: r
-            .evidence
-            .iter()
-            .map(|e| EvidenceView {
-                icon: match e.outcome {
-                    RunOutcome::Passed => "",
-                    RunOutcome::Failed => "❌ ",
-                    RunOutcome::NotRun => "⚠️ ",
-                },
-                name: evidence_name(&e.test, e.kind),
-                file: e.file.clone(),
-                line: e.line,
-                kind: e.kind.as_str().to_owned(),
-            })
-            .collect(),
+/// Appends one row of a section's requirement table, with its final newline: ID (linked to
+/// its section), level, title, status, strength, evidence and implementing items (each linked
+/// to its `file#Lline`, `—` when there are none). `prefix` leads every repository path.
+fn push_row(out: &mut String, r: &RequirementStatus, prefix: &str) {
+    use std::fmt::Write as _;
+    // Writing into a `String` cannot fail.
+    let _ = write!(
+        out,
+        "| [{}]({prefix}{}#{}) | {} | ",
+        r.id,
+        r.spec,
+        r.anchor,
+        r.level.label()
+    );
+    push_cell(out, &r.title);
+    let _ = write!(out, " | {} {} | ", r.status.icon(), r.status.as_str());
+    match &r.strength {
+        None => out.push('—'),
+        Some(s) if s.stale => out.push_str("stale"),
+        Some(s) => {
+            let _ = write!(out, "{}/{}", s.caught, s.caught + s.missed);
+        }
     }
+    out.push_str(" | ");
+    if r.evidence.is_empty() {
+        out.push('—');
+    }
+    for (i, e) in r.evidence.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(match e.outcome {
+            RunOutcome::Passed => "",
+            RunOutcome::Failed => "❌ ",
+            RunOutcome::NotRun => "⚠️ ",
+        });
+        out.push('[');
+        push_cell(out, evidence_name(&e.test, e.kind));
+        let _ = write!(out, "]({prefix}{}#L{}) {}", e.file, e.line, e.kind.as_str());
+    }
+    out.push_str(" | ");
+    if r.implementations.is_empty() {
+        out.push('—');
+    }
+    for (i, l) in r.implementations.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('[');
+        push_cell(out, &l.target);
+        let _ = write!(out, "]({prefix}{}#L{})", l.file, l.line);
+    }
+    out.push_str(" |\n");
 }
 
 /// Specs in index order, each with its sections in the order they appear.
-fn spec_views(index: &RequirementIndex, model: &ComplianceModel) -> Vec<SpecView> {
+fn spec_views<'a>(
+    index: &'a RequirementIndex,
+    model: &'a ComplianceModel,
+    prefix: &str,
+) -> Vec<SpecView<'a>> {
     let mut by_spec: BTreeMap<&str, Vec<&RequirementStatus>> = BTreeMap::new();
     for r in &model.requirements {
         by_spec.entry(r.spec.as_str()).or_default().push(r);
@@ -182,21 +191,21 @@ fn spec_views(index: &RequirementIndex, model: &ComplianceModel) -> Vec<SpecView
         .map(|spec| {
             let mut requirements = by_spec.remove(spec.path.as_str()).unwrap_or_default();
             requirements.sort_by(|a, b| (a.line, &a.id).cmp(&(b.line, &b.id)));
-            let mut sections: Vec<SectionView> = Vec::new();
+            let mut sections: Vec<SectionView<'a>> = Vec::new();
             for r in &requirements {
-                match sections.last_mut() {
-                    Some(last) if last.title == r.section => {
-                        last.requirements.push(requirement_view(r));
-                    }
-                    _ => sections.push(SectionView {
-                        title: r.section.clone(),
-                        requirements: vec![requirement_view(r)],
-                    }),
+                if sections.last().is_none_or(|last| last.title != r.section) {
+                    sections.push(SectionView {
+                        title: &r.section,
+                        rows: String::new(),
+                    });
+                }
+                if let Some(section) = sections.last_mut() {
+                    push_row(&mut section.rows, r, prefix);
                 }
             }
             SpecView {
-                path: spec.path.clone(),
-                title: spec.title.clone(),
+                path: &spec.path,
+                title: &spec.title,
                 count: requirements.len(),
                 sections,
             }
@@ -219,7 +228,7 @@ pub fn compliance_markdown(
     let template = env
         .get_template("compliance.md")
         .map_err(|e| e.to_string())?;
-    let text = template
+    let mut text = template
         .render(context! {
             statuses => Value::from(Serde(
                 Status::ALL
@@ -228,18 +237,24 @@ pub fn compliance_markdown(
                     .collect::<Vec<_>>()
             )),
             totals => Value::from(Serde(total_rows(model))),
-            specs => Value::from(Serde(spec_views(index, model))),
+            specs => Value::from(Serde(spec_views(index, model, prefix))),
             prefix => prefix,
         })
         .map_err(|e| format!("cannot render COMPLIANCE.md: {e}"))?;
-    Ok(format!("{}\n", text.trim_end()))
+    text.truncate(text.trim_end().len());
+    text.push('\n');
+    Ok(text)
 }
 
 /// `compliance.json`: the model, pretty-printed, with a final newline.
 pub fn compliance_json(model: &ComplianceModel) -> Result<String, String> {
-    serde_json::to_string_pretty(model)
-        .map(|text| format!("{text}\n"))
-        .map_err(|e| format!("cannot serialize the compliance model: {e}"))
+    // Written into one buffer sized for the model (about 500 bytes per requirement), so that
+    // megabytes are not copied again each time a growing buffer doubles.
+    let mut bytes = Vec::with_capacity(4096 + 768 * model.requirements.len());
+    serde_json::to_writer_pretty(&mut bytes, model)
+        .map_err(|e| format!("cannot serialize the compliance model: {e}"))?;
+    bytes.push(b'\n');
+    String::from_utf8(bytes).map_err(|e| format!("cannot serialize the compliance model: {e}"))
 }
 
 /// The JSON Schema of `compliance.json`.
@@ -250,83 +265,106 @@ pub fn compliance_schema() -> Result<String, String> {
         .map_err(|e| format!("cannot serialize the schema: {e}"))
 }
 
-/// Escapes text for XML attributes and content.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+/// Appends `text` to `out` escaped for XML attributes and content.
+fn push_xml(out: &mut String, text: &str) {
+    // Everything that needs escaping is ASCII, so the text is copied in runs between such bytes.
+    let needs_escape = |b: u8| {
+        matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')
+            || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    };
+    let mut rest = text;
+    while let Some(at) = rest.bytes().position(needs_escape) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&apos;",
             // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
+            _ => "\u{FFFD}",
+        });
+        rest = &rest[at + 1..];
     }
-    out
+    out.push_str(rest);
 }
 
 /// `junit.xml`: one test suite per spec, one test case per requirement. A requirement that
 /// falls short of the gate is a `<failure>`; one that meets it without being verified (the
 /// gate does not ask) is `<skipped>`.
 pub fn junit_xml(model: &ComplianceModel, policy: &GateConfig) -> String {
-    let mut by_spec: BTreeMap<&str, Vec<&RequirementStatus>> = BTreeMap::new();
+    use std::fmt::Write as _;
+    // Each requirement with why it falls short (empty when it meets the gate), grouped by spec.
+    let mut by_spec: BTreeMap<&str, Vec<(&RequirementStatus, Vec<ShortReason>)>> = BTreeMap::new();
     for r in &model.requirements {
-        by_spec.entry(r.spec.as_str()).or_default().push(r);
+        by_spec
+            .entry(r.spec.as_str())
+            .or_default()
+            .push((r, reasons(r, policy)));
     }
-    let failed = |r: &RequirementStatus| !reasons(r, policy).is_empty();
-    let skipped = |r: &RequirementStatus| !failed(r) && r.status != Status::Verified;
-    let count = |rs: &[&RequirementStatus], f: &dyn Fn(&RequirementStatus) -> bool| {
-        rs.iter().filter(|r| f(r)).count()
+    let failed = |short: &[ShortReason]| !short.is_empty();
+    let skipped = |r: &RequirementStatus, short: &[ShortReason]| {
+        !failed(short) && r.status != Status::Verified
     };
-    let all: Vec<&RequirementStatus> = model.requirements.iter().collect();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!(
-        "<testsuites name=\"spectrace\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
-        all.len(),
-        count(&all, &failed),
-        count(&all, &skipped)
-    ));
+    let count = |rs: &[(&RequirementStatus, Vec<ShortReason>)]| {
+        let failures = rs.iter().filter(|(_, short)| failed(short)).count();
+        let skips = rs.iter().filter(|(r, short)| skipped(r, short)).count();
+        (failures, skips)
+    };
+    let (failures, skips) = by_spec
+        .values()
+        .map(|rs| count(rs))
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let mut out = String::with_capacity(4096 + 384 * model.requirements.len());
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    // Writing into a `String` cannot fail.
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"spectrace\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skips}\">",
+        model.requirements.len(),
+    );
     for (spec, requirements) in &by_spec {
-        out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
-            xml(spec),
+        let (failures, skips) = count(requirements);
+        out.push_str("  <testsuite name=\"");
+        push_xml(&mut out, spec);
+        let _ = writeln!(
+            out,
+            "\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skips}\">",
             requirements.len(),
-            count(requirements, &failed),
-            count(requirements, &skipped)
-        ));
-        for r in requirements {
-            out.push_str(&format!(
-                "    <testcase classname=\"{}\" name=\"{} {}\" file=\"{}\" line=\"{}\"",
-                xml(&format!("{spec} § {}", r.section)),
-                xml(&r.id),
-                xml(&r.title),
-                xml(spec),
-                r.line
-            ));
-            let detail = case_detail(r);
-            let short = reasons(r, policy);
+        );
+        for (r, short) in requirements {
+            out.push_str("    <testcase classname=\"");
+            push_xml(&mut out, spec);
+            out.push_str(" § ");
+            push_xml(&mut out, &r.section);
+            out.push_str("\" name=\"");
+            push_xml(&mut out, &r.id);
+            out.push(' ');
+            push_xml(&mut out, &r.title);
+            out.push_str("\" file=\"");
+            push_xml(&mut out, spec);
+            let _ = write!(out, "\" line=\"{}\"", r.line);
             if let Some(first) = short.first() {
                 let demand = demand_for(policy, r.level);
-                let why: Vec<String> = short.iter().map(|w| w.describe(r.status, demand)).collect();
-                out.push_str(&format!(
-                    ">\n      <failure message=\"{} {} {}\">{}</failure>\n    </testcase>\n",
-                    r.level.label(),
-                    xml(&r.id),
-                    xml(&first.describe(r.status, demand)),
-                    xml(&if why.len() > 1 {
-                        format!("{}\n{detail}", why.join("\n"))
-                    } else {
-                        detail
-                    })
-                ));
-            } else if skipped(r) {
-                out.push_str(&format!(
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                    xml(&format!("{}: {detail}", r.status))
-                ));
+                let _ = write!(out, ">\n      <failure message=\"{} ", r.level.label());
+                push_xml(&mut out, &r.id);
+                out.push(' ');
+                push_xml(&mut out, &first.describe(r.status, demand));
+                out.push_str("\">");
+                if short.len() > 1 {
+                    for why in short {
+                        push_xml(&mut out, &why.describe(r.status, demand));
+                        out.push('\n');
+                    }
+                }
+                push_xml(&mut out, &case_detail(r));
+                out.push_str("</failure>\n    </testcase>\n");
+            } else if skipped(r, short) {
+                out.push_str(">\n      <skipped message=\"");
+                push_xml(&mut out, r.status.as_str());
+                out.push_str(": ");
+                push_xml(&mut out, &case_detail(r));
+                out.push_str("\"/>\n    </testcase>\n");
             } else {
                 out.push_str("/>\n");
             }

@@ -58,11 +58,32 @@ fn is_fingerprint(text: &str) -> bool {
     text.len() == 16 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// The file as read when it is valid: plain strings, without the positions of
+/// [`FileIn`], which only an error needs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainFileIn {
+    schema_version: u32,
+    #[serde(default)]
+    reviewed: Reviewed,
+}
+
 /// Parses the text of a `reviewed.yaml`; `file` names it in errors (with the line).
 pub fn parse(file: &str, text: &str) -> Result<Reviewed, Diagnostic> {
-    let mut options = serde_saphyr::Options::default();
-    options.strict_booleans = true;
-    let parsed: FileIn = serde_saphyr::from_str_with_options(text, options)
+    let options = || {
+        let mut options = serde_saphyr::Options::default();
+        options.strict_booleans = true;
+        options
+    };
+    // Thousands of entries: read them as plain strings first; only when a fingerprint is
+    // malformed is the file read again with positions, to name the line.
+    if let Ok(plain) = serde_saphyr::from_str_with_options::<PlainFileIn>(text, options())
+        && plain.schema_version == REVIEWED_SCHEMA_VERSION
+        && plain.reviewed.values().all(|f| is_fingerprint(f))
+    {
+        return Ok(plain.reviewed);
+    }
+    let parsed: FileIn = serde_saphyr::from_str_with_options(text, options())
         .map_err(|e| Diagnostic::yaml(file, "reviewed fingerprints", &e))?;
     if parsed.schema_version != REVIEWED_SCHEMA_VERSION {
         return Err(Diagnostic::error(
