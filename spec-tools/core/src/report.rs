@@ -112,11 +112,24 @@ fn evidence_name(test: &str, kind: EvidenceKind) -> &str {
 /// changed since the measurement, `0/0 waived` when a waiver says why none of its mutants can
 /// be judged, `—` when never measured.
 pub fn strength_label(strength: Option<&crate::compliance::Strength>) -> String {
+    let mut label = String::new();
+    push_strength(&mut label, strength);
+    label
+}
+
+/// Appends [`strength_label`] to `out`.
+fn push_strength(out: &mut String, strength: Option<&crate::compliance::Strength>) {
+    use std::fmt::Write as _;
     match strength {
-        None => "—".to_owned(),
-        Some(s) if s.stale => "stale".to_owned(),
-        Some(s) if s.unjudged_waiver.is_some() => format!("{} waived", s.fraction()),
-        Some(s) => s.fraction(),
+        None => out.push('—'),
+        Some(s) if s.stale => out.push_str("stale"),
+        Some(s) => {
+            // Writing into a `String` cannot fail.
+            let _ = write!(out, "{}/{}", s.caught, s.judged());
+            if s.unjudged_waiver.is_some() {
+                out.push_str(" waived");
+            }
+        }
     }
 }
 
@@ -136,13 +149,7 @@ fn push_row(out: &mut String, r: &RequirementStatus, prefix: &str) {
     );
     push_cell(out, &r.title);
     let _ = write!(out, " | {} {} | ", r.status.icon(), r.status.as_str());
-    match &r.strength {
-        None => out.push('—'),
-        Some(s) if s.stale => out.push_str("stale"),
-        Some(s) => {
-            let _ = write!(out, "{}/{}", s.caught, s.caught + s.missed);
-        }
-    }
+    push_strength(out, r.strength.as_ref());
     out.push_str(" | ");
     if r.evidence.is_empty() {
         out.push('—');
