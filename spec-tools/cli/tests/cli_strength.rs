@@ -52,17 +52,11 @@ fn project() -> (tempfile::TempDir, PathBuf) {
             &format!("\"{}\"", spectrace_dir.display()),
         );
     std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
-    let tool = dir.path().join("cargo-mutants");
-    write(
+    let tool = fake_cargo_mutants(
         dir.path(),
         "cargo-mutants",
-        &format!(
-            "#!/bin/sh\nif [ \"$2\" = --version ]; then echo 'cargo-mutants 27.1.0'; exit 0; fi\ncat '{}'\n",
-            root.join("mutants.json").display()
-        ),
+        &format!("cat '{}'", root.join("mutants.json").display()),
     );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
     write(
         &root,
         "reports/strength-waivers.yaml",
@@ -71,7 +65,22 @@ fn project() -> (tempfile::TempDir, PathBuf) {
     (dir, tool)
 }
 
-/// `spectrace strength` in `root` with extra `args`.
+/// An executable `dir/name` that answers `cargo mutants --version` as the pinned release and
+/// runs `list` (a shell command printing cargo-mutants' JSON list) for anything else.
+fn fake_cargo_mutants(dir: &Path, name: &str, list: &str) -> PathBuf {
+    write(
+        dir,
+        name,
+        &format!(
+            "#!/bin/sh\nif [ \"$2\" = --version ]; then echo 'cargo-mutants 27.1.0'; exit 0; fi\n{list}\n"
+        ),
+    );
+    let tool = dir.join(name);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tool
+}
+
 /// `name` under this checkout's target directory: where the fixture's builds go.
 fn fixture_target(name: &str) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -82,6 +91,7 @@ fn fixture_target(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `spectrace strength` in `root` with extra `args`.
 fn strength(root: &Path, tool: &Path, args: &[&str]) -> std::process::Output {
     let target = fixture_target("strength-fixture");
     spectrace(root)
@@ -230,13 +240,9 @@ fn a_weakened_test_turns_the_strength_down_naming_the_survivors() {
         "spectrace.toml",
         "[specs]\nid_pattern = \"REQ-[0-9]{4}\"\n\n[evidence]\nrust = [\"src/**/*.rs\", \"tests/**/*.rs\"]\nfeatures = []\n\n[gate]\nimplemented = \"must\"\nmust_strength = 0.8\n",
     );
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-        PathBuf::from,
-    );
     let verify = spectrace(&root)
         .arg("verify")
-        .env("CARGO_TARGET_DIR", target.join("strength-fixture"))
+        .env("CARGO_TARGET_DIR", fixture_target("strength-fixture"))
         .output()
         .unwrap();
     assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
@@ -295,14 +301,7 @@ fn a_weakened_test_turns_the_strength_down_naming_the_survivors() {
 fn a_requirement_with_no_judged_mutant_passes_the_floor_only_when_waived() {
     let (dir, _) = project();
     let root = dir.path().join("counter");
-    let tool = dir.path().join("no-mutants");
-    write(
-        dir.path(),
-        "no-mutants",
-        "#!/bin/sh\nif [ \"$2\" = --version ]; then echo 'cargo-mutants 27.1.0'; exit 0; fi\necho '[]'\n",
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tool = fake_cargo_mutants(dir.path(), "no-mutants", "echo '[]'");
     write(&root, "reports/strength-waivers.yaml", "# none yet\n");
     let measured = strength(&root, &tool, &[]);
     assert_eq!(measured.status.code(), Some(0), "{}", stderr(&measured));
